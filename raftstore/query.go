@@ -1,0 +1,112 @@
+package raftstore
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+
+	"github.com/hashicorp/go-memdb"
+	"github.com/hashicorp/raft"
+	"github.com/minconsul/minconsul/structs"
+)
+
+// Query runs a read with Consul's blocking-query and consistency semantics.
+// fn performs the read against the store (adding what it read to ws) and
+// returns the index of what it saw; its results travel in fn's closure.
+//
+// Without opts.MinIndex fn runs once. Otherwise the wait is clamped (0 ->
+// 5 min, at most 10 min) plus up to wait/16 jitter so that many clients do
+// not return in lockstep, and fn re-runs each time something it watched
+// changes, until its index passes MinIndex (or goes back, after a restore)
+// or the wait or ctx ends; then the latest result stands.
+func (s *Store) Query(ctx context.Context, opts structs.QueryOptions, meta *structs.QueryMeta, fn func(ws memdb.WatchSet) (uint64, error)) error {
+	if err := s.checkConsistency(ctx, opts.Consistency); err != nil {
+		return err
+	}
+	s.fillMeta(meta)
+	if opts.MinIndex == 0 {
+		idx, err := fn(nil)
+		meta.Index = max(idx, 1)
+		return err
+	}
+	wait := opts.MaxWait
+	if wait <= 0 {
+		wait = structs.DefaultQueryWait
+	}
+	wait = min(wait, structs.MaxQueryWait)
+	wait += rand.N(wait/16 + 1)
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	for {
+		ws := memdb.NewWatchSet()
+		ws.Add(s.State().AbandonCh())
+		idx, err := fn(ws)
+		meta.Index = max(idx, 1)
+		if err != nil || idx > opts.MinIndex || idx < opts.MinIndex {
+			return err
+		}
+		if ws.WatchCtx(ctx) != nil {
+			return nil // wait over: answer with what we have
+		}
+		// Woken: a consistent read must still be led by us.
+		if opts.Consistency != structs.ConsistencyStale {
+			if err := s.checkConsistency(ctx, opts.Consistency); err != nil {
+				return err
+			}
+		}
+		s.fillMeta(meta)
+	}
+}
+
+func (s *Store) fillMeta(meta *structs.QueryMeta) {
+	if s.raft == nil {
+		return
+	}
+	meta.KnownLeader = s.Leader() != ""
+	if s.raft.State() == raft.Leader {
+		meta.LastContact = 0
+	} else if lc := s.raft.LastContact(); !lc.IsZero() {
+		meta.LastContact = time.Since(lc)
+	}
+}
+
+// checkConsistency makes default and ?consistent reads linearizable: only
+// the leader answers them, after confirming with a quorum that it still
+// leads (Consul's default mode may serve from a deposed leader; we do not).
+func (s *Store) checkConsistency(ctx context.Context, c structs.Consistency) error {
+	if c == structs.ConsistencyStale {
+		return nil
+	}
+	if s.raft == nil {
+		return structs.ErrShutdown
+	}
+	if err := s.waitLeader(ctx); err != nil {
+		return err
+	}
+	if s.raft.State() != raft.Leader {
+		return structs.ErrNotLeader
+	}
+	if err := s.raft.VerifyLeader().Error(); err != nil {
+		return mapRaftErr(err)
+	}
+	return nil
+}
+
+// waitLeader waits (bounded by ApplyTimeout) for some node to lead.
+func (s *Store) waitLeader(ctx context.Context) error {
+	if s.Leader() != "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
+	defer cancel()
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for s.Leader() == "" {
+		select {
+		case <-ctx.Done():
+			return structs.ErrNoLeader
+		case <-t.C:
+		}
+	}
+	return nil
+}

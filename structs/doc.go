@@ -1,0 +1,8 @@
+// Package structs holds the types shared by every part of minconsul: the
+// Consul-shaped JSON objects (DirEntry, Node, ServiceNode, HealthCheck, ...),
+// the Raft commands the FSM applies, and query options/metadata.
+//
+// JSON field names and order follow Consul's HTTP API so that the official
+// consul/api client and tools such as consul-template decode them unchanged.
+// This package imports nothing from the rest of minconsul.
+package structs

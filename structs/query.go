@@ -1,0 +1,67 @@
+package structs
+
+import (
+	"errors"
+	"time"
+)
+
+// Consistency is a read's mode: the default (answered by the leader after
+// it confirms leadership), ?consistent (same, always verified), or ?stale
+// (any server, from local state).
+type Consistency uint8
+
+const (
+	ConsistencyDefault Consistency = iota
+	ConsistencyConsistent
+	ConsistencyStale
+)
+
+// Blocking query limits, as Consul.
+const (
+	DefaultQueryWait = 5 * time.Minute
+	MaxQueryWait     = 10 * time.Minute
+)
+
+// QueryOptions are the parsed ?index, ?wait and consistency parameters.
+type QueryOptions struct {
+	MinIndex    uint64
+	MaxWait     time.Duration
+	Consistency Consistency
+}
+
+// QueryMeta is what a read reports back in X-Consul-* headers.
+type QueryMeta struct {
+	Index       uint64
+	KnownLeader bool
+	LastContact time.Duration
+}
+
+// Sentinel errors; httpapi maps them to status codes, dnsserver to rcodes.
+var (
+	ErrNotFound   = errors.New("not found")
+	ErrNoLeader   = errors.New("No cluster leader")
+	ErrNotLeader  = errors.New("node is not the leader")
+	ErrBadRequest = errors.New("bad request")
+	ErrPermission = errors.New("Permission denied")
+	ErrShutdown   = errors.New("shutting down")
+	ErrTooLarge   = errors.New("request too large")
+	ErrConflict   = errors.New("conflict")
+)
+
+// BadRequest wraps a message so that httpapi answers 400 with it.
+func BadRequest(msg string) error { return &Error{Kind: ErrBadRequest, Msg: msg} }
+
+// NotFound wraps a message so that httpapi answers 404 with it.
+func NotFound(msg string) error { return &Error{Kind: ErrNotFound, Msg: msg} }
+
+// Error is an error with a kind (one of the sentinels) and the exact
+// message a client should see.
+type Error struct {
+	Kind error
+	Msg  string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// Unwrap lets errors.Is match the kind.
+func (e *Error) Unwrap() error { return e.Kind }
