@@ -1,0 +1,66 @@
+package agent
+
+import (
+	"time"
+
+	"github.com/minconsul/minconsul/structs"
+)
+
+// Config is the agent's whole runtime configuration, built by package
+// config from defaults, config files and flags (in that precedence).
+type Config struct {
+	NodeName   string
+	NodeID     string // UUID; generated (and persisted in DataDir) when empty
+	Datacenter string
+	Domain     string // "consul." (always fully qualified, lower case)
+	DataDir    string // "" only with Dev
+	Dev        bool   // in-memory Raft stores, fast timings, -bootstrap implied
+
+	Server          bool
+	Bootstrap       bool
+	BootstrapExpect int
+
+	BindAddr      string // IP gossip and Raft bind to
+	AdvertiseAddr string // IP other nodes and DNS answers use for this node
+	HTTPAddr      string // host:port; port 0 picks a free one (tests)
+	DNSAddr       string // host:port, UDP and TCP; port 0 picks one
+	ServerPort    int    // Raft (and later RPC) port; 0 picks one
+	SerfLANPort   int
+
+	StartJoin []string
+	RetryJoin []string
+
+	DNS DNSConfig
+
+	UIEnabled          bool
+	RaftMultiplier     int // Consul's performance.raft_multiplier; 1 = fastest
+	EnableScriptChecks bool
+	LeaveOnTerminate   bool
+
+	Services []*structs.ServiceDefinition
+	Checks   []*structs.CheckDefinition
+
+	// Reload, when set, rebuilds the configuration from the same files and
+	// flags (PUT /v1/agent/reload, SIGHUP); the agent applies the parts that
+	// can change at run time (services, checks, log level, DNS TTLs).
+	Reload func() (*Config, error)
+	// LogLevel is applied on reload through SetLogLevel.
+	LogLevel    string
+	SetLogLevel func(string)
+
+	// Version reported by /v1/agent/self.
+	Version string
+}
+
+// DNSConfig is Consul's dns_config block plus recursors.
+type DNSConfig struct {
+	NodeTTL         time.Duration
+	ServiceTTL      map[string]time.Duration // by service name; "*" is the default
+	OnlyPassing     bool
+	AllowStale      bool
+	MaxStale        time.Duration
+	UDPAnswerLimit  int
+	EnableTruncate  bool
+	Recursors       []string // host[:port]; port 53 when absent
+	RecursorTimeout time.Duration
+}

@@ -1,0 +1,157 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+	"github.com/minconsul/minconsul/testutil"
+)
+
+// proc is a minconsul binary running as a real process.
+type proc struct {
+	t        *testing.T
+	cmd      *exec.Cmd
+	mu       sync.Mutex
+	log      bytes.Buffer
+	httpAddr string
+	dnsAddr  string
+	exited   chan struct{}
+	exitErr  error
+}
+
+var addrRE = regexp.MustCompile(`http=(\S+) dns=(\S+)`)
+
+// startProc runs bin with args and waits until it logs where it listens
+// (ports are 0 everywhere, so the log is the only place to learn them).
+func startProc(t *testing.T, bin string, args ...string) *proc {
+	t.Helper()
+	p := &proc{t: t, exited: make(chan struct{})}
+	p.cmd = exec.Command(bin, args...)
+	pr, pw := io.Pipe()
+	p.cmd.Stdout, p.cmd.Stderr = pw, pw
+	found := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(pr)
+		once := sync.Once{}
+		for sc.Scan() {
+			line := sc.Text()
+			p.mu.Lock()
+			p.log.WriteString(line + "\n")
+			if m := addrRE.FindStringSubmatch(line); m != nil && p.httpAddr == "" {
+				p.httpAddr, p.dnsAddr = m[1], m[2]
+				once.Do(func() { close(found) })
+			}
+			p.mu.Unlock()
+		}
+	}()
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start %v: %v", args, err)
+	}
+	go func() {
+		p.exitErr = p.cmd.Wait()
+		pw.Close()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		p.kill()
+		if t.Failed() {
+			t.Logf("process log (%v):\n%s", args, p.logs())
+		}
+	})
+	select {
+	case <-found:
+	case <-p.exited:
+		t.Fatalf("agent exited early: %v\n%s", p.exitErr, p.logs())
+	case <-time.After(20 * time.Second):
+		t.Fatalf("agent did not report its addresses:\n%s", p.logs())
+	}
+	return p
+}
+
+func (p *proc) logs() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.log.String()
+}
+
+func (p *proc) kill() {
+	select {
+	case <-p.exited:
+	default:
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	}
+}
+
+func (p *proc) client() *api.Client {
+	c, err := api.NewClient(&api.Config{Address: p.httpAddr})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return c
+}
+
+// waitLeader waits until the agent has a leader and knows its own node.
+func (p *proc) waitLeader(node string) {
+	c := p.client()
+	testutil.Retry(p.t, 15*time.Second, func() error {
+		l, err := c.Status().Leader()
+		if err != nil || l == "" {
+			return fmt.Errorf("no leader yet: %v", err)
+		}
+		n, _, err := c.Catalog().Node(node, nil)
+		if err != nil || n == nil {
+			return fmt.Errorf("node %s not in catalog yet: %v", node, err)
+		}
+		return nil
+	})
+}
+
+// signal sends sig and waits up to d for the process to exit.
+func (p *proc) signal(sig syscall.Signal, d time.Duration) error {
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		return err
+	}
+	select {
+	case <-p.exited:
+		return p.exitErr
+	case <-time.After(d):
+		return fmt.Errorf("still running %s after %v", d, sig)
+	}
+}
+
+// run runs a CLI command to completion and returns its output.
+func run(t *testing.T, env []string, bin string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// consulBin links the binary under the name "consul".
+func consulBin(t *testing.T) string {
+	dir := t.TempDir()
+	link := filepath.Join(dir, "consul")
+	if err := os.Symlink(testutil.Binary(t), link); err != nil {
+		t.Fatal(err)
+	}
+	return link
+}
+
+func lines(s string) []string { return strings.Split(strings.TrimSpace(s), "\n") }

@@ -1,0 +1,147 @@
+// Package testutil starts real minconsul agents for tests: every port is
+// bound on 127.0.0.1:0 and read back, so tests never race for "free" ports.
+package testutil
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/minconsul/minconsul/agent"
+)
+
+// Options adjusts the agent a test starts.
+type Options struct {
+	NodeName string
+	DataDir  string // empty: in-memory (-dev)
+	Mutate   func(*agent.Config)
+}
+
+// TestAgent is a running in-process agent.
+type TestAgent struct {
+	*agent.Agent
+	Config *agent.Config
+}
+
+// DefaultConfig is a -dev style config on loopback with port 0 everywhere.
+func DefaultConfig(name string) *agent.Config {
+	return &agent.Config{
+		NodeName: name, Datacenter: "dc1", Domain: "consul.", Dev: true, Server: true, Bootstrap: true,
+		BindAddr: "127.0.0.1", AdvertiseAddr: "127.0.0.1",
+		HTTPAddr: "127.0.0.1:0", DNSAddr: "127.0.0.1:0",
+		SerfLANPort: 8301, RaftMultiplier: 1, UIEnabled: true,
+		DNS: agent.DNSConfig{AllowStale: true, UDPAnswerLimit: 3, RecursorTimeout: 2 * time.Second},
+	}
+}
+
+// StartAgent starts an agent, waits until it leads and is in the catalog,
+// and stops it when the test ends.
+func StartAgent(t testing.TB, opts Options) *TestAgent {
+	t.Helper()
+	name := opts.NodeName
+	if name == "" {
+		name = "node1"
+	}
+	cfg := DefaultConfig(name)
+	if opts.DataDir != "" {
+		cfg.Dev, cfg.DataDir = false, opts.DataDir
+	}
+	if opts.Mutate != nil {
+		opts.Mutate(cfg)
+	}
+	logger := hclog.New(&hclog.LoggerOptions{Name: name, Level: hclog.Debug, Output: TestWriter(t)})
+	a, err := agent.New(cfg, logger)
+	if err != nil {
+		t.Fatalf("new agent: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := a.Start(ctx); err != nil {
+		t.Fatalf("start agent: %v", err)
+	}
+	t.Cleanup(func() { _ = a.Shutdown() })
+	if err := a.WaitForLeader(ctx); err != nil {
+		t.Fatalf("wait for leader: %v", err)
+	}
+	return &TestAgent{Agent: a, Config: cfg}
+}
+
+// TestWriter sends log lines to t.Log; after the test ends they are dropped.
+func TestWriter(t testing.TB) io.Writer { return &testWriter{t: t} }
+
+type testWriter struct {
+	mu   sync.Mutex
+	t    testing.TB
+	done bool
+}
+
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.t.Cleanup(func() { w.mu.Lock(); w.done = true; w.mu.Unlock() })
+		defer func() { _ = recover() }() // t.Log after the test returned panics
+		w.t.Log(strings.TrimRight(string(p), "\n"))
+	}
+	return len(p), nil
+}
+
+// Retry calls f until it returns nil or the deadline passes.
+func Retry(t testing.TB, timeout time.Duration, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var err error
+	for {
+		if err = f(); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %s: %v", timeout, err)
+		}
+		time.Sleep(10 * time.Millisecond) // poll interval, bounded by the deadline above
+	}
+}
+
+var (
+	buildOnce sync.Once
+	buildPath string
+	buildErr  error
+)
+
+// Binary builds cmd/minconsul once per test process and returns its path.
+func Binary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "minconsul-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		buildPath = filepath.Join(dir, "minconsul")
+		cmd := exec.Command("go", "build", "-o", buildPath, "./cmd/minconsul")
+		cmd.Dir = RepoRoot()
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return buildPath
+}
+
+// RepoRoot is the module root (where go.mod lives).
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(filepath.Dir(file))
+}
