@@ -20,9 +20,13 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-memdb"
+	"github.com/hashicorp/serf/serf"
 	"github.com/minconsul/minconsul/dnsserver"
 	"github.com/minconsul/minconsul/httpapi"
+	"github.com/minconsul/minconsul/internal/rpc"
 	"github.com/minconsul/minconsul/raftstore"
+	"github.com/minconsul/minconsul/structs"
 )
 
 // Agent is one running minconsul agent.
@@ -30,9 +34,15 @@ type Agent struct {
 	cfg    *Config
 	logger hclog.Logger
 
-	store *raftstore.Store
-	http  *httpapi.Server
-	dns   *dnsserver.Server
+	store     *raftstore.Store // servers only
+	remote    *rpc.Remote      // client agents only
+	backend   backend          // what sync and DNS read and write through
+	serf      *serf.Serf
+	mux       *rpc.Mux
+	rpcServer *rpc.Server
+	rpcClient *rpc.Client
+	http      *httpapi.Server
+	dns       *dnsserver.Server
 
 	httpLn  net.Listener
 	dnsUDP  net.PacketConn
@@ -42,6 +52,10 @@ type Agent struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	serfEvents   chan serf.Event
+	reconcileCh  chan struct{}
+	bootstrapped atomic.Bool
 
 	mu            sync.Mutex
 	services      map[string]*localService
@@ -55,8 +69,23 @@ type Agent struct {
 
 	shutdownCh   chan struct{} // closed when /v1/agent/leave asks the process to stop
 	leaveOnce    sync.Once
+	leaveErr     error
 	shutdownOnce sync.Once
 	shutdownErr  error
+}
+
+// backend is the catalog as the agent's sync and DNS see it: a server's
+// local store (writes forwarded to the leader) or, on a client agent, RPCs
+// to the servers.
+type backend interface {
+	Apply(ctx context.Context, cmd structs.Command) (uint64, any, error)
+	Query(ctx context.Context, opts structs.QueryOptions, meta *structs.QueryMeta, fn func(ws memdb.WatchSet) (uint64, error)) error
+	GetNode(ws memdb.WatchSet, name string) (uint64, *structs.Node, error)
+	Nodes(ws memdb.WatchSet) (uint64, structs.Nodes, error)
+	Services(ws memdb.WatchSet) (uint64, map[string][]string, error)
+	NodeChecks(ws memdb.WatchSet, node string) (uint64, structs.HealthChecks, error)
+	NodeServices(ws memdb.WatchSet, node string) (uint64, *structs.NodeServices, error)
+	CheckServiceNodes(ws memdb.WatchSet, service string, tags []string) (uint64, structs.CheckServiceNodes, error)
 }
 
 // New validates the configuration and builds an agent; Start runs it.
@@ -70,8 +99,8 @@ func New(cfg *Config, logger hclog.Logger) (*Agent, error) {
 	if cfg.DataDir == "" && !cfg.Dev {
 		return nil, errors.New("data_dir is required (or run with -dev)")
 	}
-	if !cfg.Server {
-		return nil, errors.New("client agents (-server=false) need the cluster support of a later release; run as a server")
+	if !cfg.Server && (cfg.Bootstrap || cfg.BootstrapExpect > 0) {
+		return nil, errors.New("bootstrap and bootstrap_expect need server mode")
 	}
 	if cfg.Datacenter == "" {
 		cfg.Datacenter = "dc1"
@@ -84,11 +113,19 @@ func New(cfg *Config, logger hclog.Logger) (*Agent, error) {
 		services: map[string]*localService{}, checks: map[string]*localCheck{},
 		deregServices: map[string]bool{}, deregChecks: map[string]bool{},
 		syncCh: make(chan struct{}, 1), shutdownCh: make(chan struct{}),
+		serfEvents: make(chan serf.Event, 256), reconcileCh: make(chan struct{}, 1),
 	}, nil
 }
 
-// Start brings the parts up in order: node ID, Raft store, listeners, HTTP,
-// DNS, then (in the background) the catalog sync once a leader exists.
+// lone reports a -dev agent that will never cluster: it keeps Raft on the
+// in-memory transport and skips the server port.
+func (a *Agent) lone() bool {
+	return a.cfg.Dev && a.cfg.ServerPort == 0 && len(a.cfg.StartJoin) == 0 && len(a.cfg.RetryJoin) == 0
+}
+
+// Start brings the parts up in order: node ID, server port (Raft + RPC),
+// Raft store, gossip, HTTP, DNS, then joins, leader duties and the catalog
+// sync in the background.
 func (a *Agent) Start(ctx context.Context) (err error) {
 	a.started = time.Now()
 	a.ctx, a.cancel = context.WithCancel(context.Background())
@@ -100,39 +137,36 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 	if err := a.setupNodeID(); err != nil {
 		return err
 	}
-	raftBind := ""
-	if !a.cfg.Dev || a.cfg.ServerPort != 0 {
-		raftBind = net.JoinHostPort(a.cfg.BindAddr, fmt.Sprint(a.cfg.ServerPort))
+	a.rpcClient = rpc.NewClient()
+	if a.cfg.Server {
+		if err := a.startServer(ctx); err != nil {
+			return err
+		}
+		a.backend = &serverBackend{a: a}
+	} else {
+		a.remote = rpc.NewRemote(a.rpcClient, a.ServerAddrs)
+		a.backend = a.remote
 	}
-	raftAdv := ""
-	if raftBind != "" && a.cfg.AdvertiseAddr != "" && a.cfg.ServerPort != 0 {
-		raftAdv = net.JoinHostPort(a.cfg.AdvertiseAddr, fmt.Sprint(a.cfg.ServerPort))
-	}
-	a.store, err = raftstore.New(raftstore.Config{
-		NodeID: a.cfg.NodeID, NodeName: a.cfg.NodeName, DataDir: a.cfg.DataDir, Dev: a.cfg.Dev,
-		BindAddr: raftBind, AdvertiseAddr: raftAdv,
-		Bootstrap: a.cfg.Bootstrap || a.cfg.BootstrapExpect == 1, RaftMultiplier: a.cfg.RaftMultiplier,
-	}, a.logger.Named("raft"))
-	if err != nil {
-		return err
-	}
-	if err := a.store.Start(ctx); err != nil {
-		return err
+	if !a.lone() {
+		if err := a.setupSerf(); err != nil {
+			return err
+		}
 	}
 	if a.httpLn, err = net.Listen("tcp", a.cfg.HTTPAddr); err != nil {
 		return fmt.Errorf("http listen %s: %w", a.cfg.HTTPAddr, err)
 	}
-	if a.dnsUDP, err = net.ListenPacket("udp", a.cfg.DNSAddr); err != nil {
-		return fmt.Errorf("dns udp listen %s: %w", a.cfg.DNSAddr, err)
-	}
-	// TCP on the same port as UDP (matters when the port was 0).
-	dnsTCPAddr := a.dnsUDP.LocalAddr().String()
-	if a.dnsTCP, err = net.Listen("tcp", dnsTCPAddr); err != nil {
-		return fmt.Errorf("dns tcp listen %s: %w", dnsTCPAddr, err)
+	if err := a.listenDNS(); err != nil {
+		return err
 	}
 
+	var httpStore httpapi.Store = a.remote
+	if a.store != nil {
+		httpStore = a.store
+	}
 	a.http = httpapi.New(httpapi.Config{Datacenter: a.cfg.Datacenter, NodeName: a.cfg.NodeName, UIEnabled: a.cfg.UIEnabled},
-		a.store, a, a.logger.Named("http"))
+		httpStore, a, a.logger.Named("http"))
+	handler := rpc.NewForwarder(a.http.Handler(), a, a.rpcClient, a.logger.Named("forward"))
+	a.http.SetHandler(handler)
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -140,26 +174,161 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 			a.logger.Error("http server stopped", "error", err)
 		}
 	}()
-	if a.dns, err = dnsserver.New(a.dnsConfig(), a.store, a.logger.Named("dns")); err != nil {
+	if a.mux != nil {
+		a.rpcServer = rpc.NewServer(a.store, handler, a.rpcClient, a.logger.Named("rpc"))
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			if err := a.rpcServer.Serve(a.mux.RPCListener()); err != nil {
+				a.logger.Error("rpc server stopped", "error", err)
+			}
+		}()
+	}
+	var dnsStore dnsserver.Store = a.backend
+	if a.store != nil {
+		dnsStore = a.store
+	}
+	if a.dns, err = dnsserver.New(a.dnsConfig(), dnsStore, a.logger.Named("dns")); err != nil {
 		return err
 	}
-	a.dns.Start(a.dnsUDP, a.dnsTCP)
+	if err := a.dns.Start(a.dnsUDP, a.dnsTCP); err != nil {
+		return fmt.Errorf("dns: %w", err)
+	}
 	a.logger.Info("agent started", "node", a.cfg.NodeName, "datacenter", a.cfg.Datacenter,
-		"http", a.HTTPAddr(), "dns", a.DNSAddr(), "raft", a.store.LocalAddr(), "server", a.cfg.Server)
+		"http", a.HTTPAddr(), "dns", a.DNSAddr(), "server_port", a.serverPort(), "serf_lan", a.serfAddr(), "server", a.cfg.Server)
 
 	for _, def := range a.cfg.Services {
-		if err := a.serviceRegister(ctx, def, false, true); err != nil {
+		if err := a.serviceRegister(ctx, def, false, true, false); err != nil {
 			return fmt.Errorf("service %q from config: %w", def.Name, err)
 		}
 	}
 	for _, def := range a.cfg.Checks {
-		if err := a.checkRegister(ctx, def, true); err != nil {
+		if err := a.checkRegister(ctx, def, true, false); err != nil {
 			return fmt.Errorf("check %q from config: %w", def.Name, err)
 		}
+	}
+	if err := a.loadPersisted(); err != nil {
+		return err
+	}
+	if len(a.cfg.StartJoin) > 0 {
+		if _, err := a.serf.Join(a.cfg.StartJoin, true); err != nil {
+			return fmt.Errorf("join %v: %w", a.cfg.StartJoin, err)
+		}
+	}
+	if len(a.cfg.RetryJoin) > 0 {
+		a.wg.Add(1)
+		go a.retryJoin(a.cfg.RetryJoin)
+	}
+	if a.store != nil {
+		a.wg.Add(1)
+		go a.leaderLoop()
 	}
 	a.wg.Add(1)
 	go a.syncLoop()
 	return nil
+}
+
+// listenDNS binds UDP and TCP on one port. With port 0 the kernel picks
+// the UDP port, which may be taken on TCP: then try another.
+func (a *Agent) listenDNS() error {
+	_, port, _ := net.SplitHostPort(a.cfg.DNSAddr)
+	for attempt := 0; ; attempt++ {
+		pc, err := net.ListenPacket("udp", a.cfg.DNSAddr)
+		if err != nil {
+			return fmt.Errorf("dns udp listen %s: %w", a.cfg.DNSAddr, err)
+		}
+		ln, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			a.dnsUDP, a.dnsTCP = pc, ln
+			return nil
+		}
+		pc.Close()
+		if port != "0" || attempt == 20 {
+			return fmt.Errorf("dns tcp listen %s: %w", pc.LocalAddr(), err)
+		}
+	}
+}
+
+// startServer opens the server port (unless lone) and the Raft store.
+func (a *Agent) startServer(ctx context.Context) error {
+	rcfg := raftstore.Config{
+		NodeID: a.cfg.NodeID, NodeName: a.cfg.NodeName, DataDir: a.cfg.DataDir, Dev: a.cfg.Dev,
+		Bootstrap:      a.cfg.Bootstrap || a.cfg.BootstrapExpect == 1 || (a.cfg.Dev && a.cfg.BootstrapExpect == 0),
+		RaftMultiplier: a.cfg.RaftMultiplier,
+	}
+	if !a.lone() {
+		ln, err := net.Listen("tcp", net.JoinHostPort(a.cfg.BindAddr, strconv.Itoa(a.cfg.ServerPort)))
+		if err != nil {
+			return fmt.Errorf("server port listen: %w", err)
+		}
+		a.mux = rpc.NewMux(ln, a.logger.Named("mux"))
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			a.mux.Serve()
+		}()
+		rcfg.Listener = a.mux.RaftListener()
+		rcfg.Dial = func(addr string, timeout time.Duration) (net.Conn, error) {
+			return rpc.Dial(addr, rpc.ProtoRaft, timeout)
+		}
+		rcfg.AdvertiseAddr = net.JoinHostPort(a.cfg.AdvertiseAddr, strconv.Itoa(a.serverPort()))
+	}
+	var err error
+	if a.store, err = raftstore.New(rcfg, a.logger.Named("raft")); err != nil {
+		return err
+	}
+	return a.store.Start(ctx)
+}
+
+func (a *Agent) serfAddr() string {
+	if a.serf == nil {
+		return ""
+	}
+	n := a.serf.Memberlist().LocalNode()
+	return net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port)))
+}
+
+// apply writes through the leader: locally when this server leads,
+// otherwise forwarded over RPC.
+func (a *Agent) apply(ctx context.Context, cmd structs.Command) error {
+	_, _, err := a.backend.Apply(ctx, cmd)
+	return err
+}
+
+// serverBackend reads a server's local state and forwards writes.
+type serverBackend struct{ a *Agent }
+
+func (b *serverBackend) Apply(ctx context.Context, cmd structs.Command) (uint64, any, error) {
+	st := b.a.store
+	if st.IsLeader() || b.a.lone() {
+		idx, res, err := st.Apply(ctx, cmd)
+		if !errors.Is(err, structs.ErrNotLeader) {
+			return idx, res, err
+		}
+	}
+	return b.a.rpcClient.ApplyLeader(ctx, st.Leader, cmd, 1)
+}
+
+func (b *serverBackend) Query(ctx context.Context, opts structs.QueryOptions, meta *structs.QueryMeta, fn func(ws memdb.WatchSet) (uint64, error)) error {
+	return b.a.store.Query(ctx, opts, meta, fn)
+}
+func (b *serverBackend) GetNode(ws memdb.WatchSet, name string) (uint64, *structs.Node, error) {
+	return b.a.store.GetNode(ws, name)
+}
+func (b *serverBackend) Nodes(ws memdb.WatchSet) (uint64, structs.Nodes, error) {
+	return b.a.store.Nodes(ws)
+}
+func (b *serverBackend) Services(ws memdb.WatchSet) (uint64, map[string][]string, error) {
+	return b.a.store.Services(ws)
+}
+func (b *serverBackend) NodeChecks(ws memdb.WatchSet, node string) (uint64, structs.HealthChecks, error) {
+	return b.a.store.NodeChecks(ws, node)
+}
+func (b *serverBackend) NodeServices(ws memdb.WatchSet, node string) (uint64, *structs.NodeServices, error) {
+	return b.a.store.NodeServices(ws, node)
+}
+func (b *serverBackend) CheckServiceNodes(ws memdb.WatchSet, service string, tags []string) (uint64, structs.CheckServiceNodes, error) {
+	return b.a.store.CheckServiceNodes(ws, service, tags)
 }
 
 func (a *Agent) dnsConfig() dnsserver.Config {
@@ -226,21 +395,27 @@ func (a *Agent) NodeName() string { return a.cfg.NodeName }
 // Datacenter is this agent's datacenter.
 func (a *Agent) Datacenter() string { return a.cfg.Datacenter }
 
-// WaitForLeader blocks until the Raft store has a leader and this node is
-// registered in the catalog.
+// WaitForLeader blocks until the cluster has a leader and this node is in
+// the catalog with a passing serfHealth check.
 func (a *Agent) WaitForLeader(ctx context.Context) error {
-	if err := a.store.WaitForLeader(ctx); err != nil {
-		return err
+	if a.store != nil {
+		if err := a.store.WaitForLeader(ctx); err != nil {
+			return err
+		}
 	}
 	t := time.NewTicker(5 * time.Millisecond)
 	defer t.Stop()
 	for {
-		if _, n, _ := a.store.GetNode(nil, a.cfg.NodeName); n != nil {
-			return nil
+		if _, checks, err := a.backend.NodeChecks(nil, a.cfg.NodeName); err == nil {
+			for _, c := range checks {
+				if c.CheckID == structs.SerfCheckID && c.Status == structs.HealthPassing {
+					return nil
+				}
+			}
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return fmt.Errorf("wait for leader: %w", ctx.Err())
 		case <-t.C:
 		}
 	}
@@ -280,10 +455,24 @@ func (a *Agent) Shutdown() error {
 				a.dnsTCP.Close()
 			}
 		}
-		a.wg.Wait()
+		if a.rpcServer != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			_ = a.rpcServer.Shutdown(ctx)
+			cancel()
+		}
+		if a.serf != nil {
+			_ = a.serf.Shutdown()
+		}
 		if a.store != nil {
 			a.shutdownErr = a.store.Shutdown()
 		}
+		if a.mux != nil {
+			_ = a.mux.Close()
+		}
+		if a.rpcClient != nil {
+			a.rpcClient.Close()
+		}
+		a.wg.Wait()
 	})
 	return a.shutdownErr
 }

@@ -29,6 +29,13 @@ type Config struct {
 
 	StartJoin []string
 	RetryJoin []string
+	// RetryInterval caps the -retry-join backoff (Consul's retry_interval).
+	RetryInterval time.Duration
+	// ReconnectTimeout is how long a failed member (and, for a server, its
+	// Raft vote) is kept before it is reaped (Consul's reconnect_timeout).
+	ReconnectTimeout time.Duration
+	// GossipFast shortens memberlist's probe timings (tests only).
+	GossipFast bool
 
 	DNS DNSConfig
 

@@ -35,10 +35,13 @@ type localCheck struct {
 // (replacing an earlier registration with the same ID) and syncs it into
 // the catalog.
 func (a *Agent) ServiceRegister(ctx context.Context, def *structs.ServiceDefinition, replaceExistingChecks bool) error {
-	return a.serviceRegister(ctx, def, replaceExistingChecks, false)
+	return a.serviceRegister(ctx, def, replaceExistingChecks, false, true)
 }
 
-func (a *Agent) serviceRegister(ctx context.Context, def *structs.ServiceDefinition, replace, fromFile bool) error {
+// serviceRegister records a service; with sync it also writes it to the
+// catalog before returning (start-up registrations leave that to the sync
+// loop, which runs once there is a leader).
+func (a *Agent) serviceRegister(ctx context.Context, def *structs.ServiceDefinition, replace, fromFile, sync bool) error {
 	ns, checks, err := a.validateService(def)
 	if err != nil {
 		return err
@@ -48,6 +51,9 @@ func (a *Agent) serviceRegister(ctx context.Context, def *structs.ServiceDefinit
 		ns.CreateIndex = old.def.CreateIndex
 	}
 	a.services[ns.ID] = &localService{def: ns, fromFile: fromFile}
+	if !fromFile {
+		a.persistService(ns.ID, def)
+	}
 	keep := map[string]bool{}
 	for _, c := range checks {
 		keep[c.hc.CheckID] = true
@@ -63,7 +69,11 @@ func (a *Agent) serviceRegister(ctx context.Context, def *structs.ServiceDefinit
 	}
 	a.mu.Unlock()
 	a.logger.Debug("service registered", "service", ns.ID, "checks", len(checks))
-	a.syncNow(ctx)
+	if sync {
+		a.syncNow(ctx)
+	} else {
+		a.kick()
+	}
 	return nil
 }
 
@@ -238,6 +248,7 @@ func (a *Agent) ServiceDeregister(ctx context.Context, id string) error {
 		return structs.NotFound(fmt.Sprintf("Unknown service ID %q. Ensure that the service ID is passed, not the service name.", id))
 	}
 	delete(a.services, id)
+	a.unpersist("services", id)
 	for cid, c := range a.checks {
 		if c.hc.ServiceID == id {
 			a.removeCheckLocked(cid)
@@ -251,10 +262,10 @@ func (a *Agent) ServiceDeregister(ctx context.Context, id string) error {
 
 // CheckRegister adds a node-level or service-level check.
 func (a *Agent) CheckRegister(ctx context.Context, def *structs.CheckDefinition) error {
-	return a.checkRegister(ctx, def, false)
+	return a.checkRegister(ctx, def, false, true)
 }
 
-func (a *Agent) checkRegister(ctx context.Context, def *structs.CheckDefinition, fromFile bool) error {
+func (a *Agent) checkRegister(ctx context.Context, def *structs.CheckDefinition, fromFile, sync bool) error {
 	if def == nil {
 		return structs.BadRequest("Request decode failed: empty body")
 	}
@@ -276,7 +287,14 @@ func (a *Agent) checkRegister(ctx context.Context, def *structs.CheckDefinition,
 	a.mu.Lock()
 	a.addCheckLocked(lc)
 	a.mu.Unlock()
-	a.syncNow(ctx)
+	if !fromFile {
+		a.persistCheck(lc.hc.CheckID, def)
+	}
+	if sync {
+		a.syncNow(ctx)
+	} else {
+		a.kick()
+	}
 	return nil
 }
 
@@ -289,6 +307,7 @@ func (a *Agent) CheckDeregister(ctx context.Context, id string) error {
 	}
 	a.removeCheckLocked(id)
 	a.mu.Unlock()
+	a.unpersist("checks", id)
 	a.syncNow(ctx)
 	return nil
 }

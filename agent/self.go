@@ -47,17 +47,8 @@ func (a *Agent) member() structs.AgentMember {
 }
 
 func (a *Agent) raftPort() int {
-	if a.store != nil {
-		if _, p, err := splitPort(a.store.LocalAddr()); err == nil {
-			return p
-		}
-	}
-	return a.cfg.ServerPort
+	return a.serverPort()
 }
-
-// Members lists the gossip members. Until gossip lands this is the local
-// agent alone.
-func (a *Agent) Members() []structs.AgentMember { return []structs.AgentMember{a.member()} }
 
 // Self is /v1/agent/self.
 func (a *Agent) Self() map[string]any {
@@ -95,10 +86,13 @@ func (a *Agent) Self() map[string]any {
 }
 
 func (a *Agent) leaderAddr() string {
-	if a.store == nil {
-		return ""
+	if a.store != nil {
+		return a.store.Leader()
 	}
-	return a.store.Leader()
+	if a.remote != nil {
+		return a.remote.Leader()
+	}
+	return ""
 }
 
 func (a *Agent) countTTL() int {
@@ -113,34 +107,52 @@ func (a *Agent) countTTL() int {
 	return n
 }
 
-// Join asks the agent to join a gossip pool. Gossip membership comes with
-// clustering; joining this agent to itself is accepted, anything else is
-// reported as unsupported rather than silently ignored.
-func (a *Agent) Join(ctx context.Context, addr string, wan bool) (int, error) {
-	if wan {
-		return 0, structs.BadRequest("WAN join is not supported by minconsul")
-	}
-	if addr == "" {
-		return 0, structs.BadRequest("Missing address to join")
-	}
-	host, _, err := splitPort(addr)
-	if err != nil {
-		host = addr
-	}
-	if host == a.cfg.AdvertiseAddr || host == a.cfg.BindAddr {
-		return 1, nil
-	}
-	return 0, fmt.Errorf("join %s: gossip membership is not available in this version (single-server only)", addr)
-}
-
-// Leave makes the agent leave gracefully: it asks the process to shut down
-// (ShutdownCh) after the response is written.
+// Leave leaves the cluster gracefully and then asks the process to stop
+// (ShutdownCh). A leading server first removes itself from Raft so the
+// others elect a new leader at once; any other server is removed by the
+// leader when gossip reports the leave.
 func (a *Agent) Leave(ctx context.Context) error {
 	a.leaveOnce.Do(func() {
-		a.logger.Info("leave requested")
+		a.logger.Info("leaving the cluster")
+		if a.store != nil && a.store.IsLeader() {
+			if servers, err := a.store.Servers(); err == nil && len(servers) > 1 {
+				if err := a.store.RemoveServer(a.cfg.NodeID); err != nil {
+					a.logger.Warn("leader could not remove itself from Raft", "error", err)
+				}
+			}
+		}
+		if a.serf != nil {
+			if err := a.serf.Leave(); err != nil {
+				a.leaveErr = err
+				a.logger.Warn("gossip leave failed", "error", err)
+			}
+		}
+		if a.store != nil && a.serf != nil {
+			a.waitRemovedFromRaft(5 * time.Second)
+		}
 		close(a.shutdownCh)
 	})
-	return nil
+	return a.leaveErr
+}
+
+// waitRemovedFromRaft waits (bounded) until this server is out of the
+// configuration it knows, so a graceful leave never costs the quorum.
+func (a *Agent) waitRemovedFromRaft(d time.Duration) {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		servers, err := a.store.Servers()
+		if err != nil {
+			return
+		}
+		in := false
+		for _, s := range servers {
+			in = in || s.ID == a.cfg.NodeID
+		}
+		if !in || len(servers) <= 1 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond) // bounded poll while the leader commits our removal
+	}
 }
 
 // Reload re-reads the configuration and applies what can change at run
@@ -180,12 +192,12 @@ func (a *Agent) Reload(ctx context.Context) error {
 	}
 	a.mu.Unlock()
 	for _, def := range next.Services {
-		if err := a.serviceRegister(ctx, def, false, true); err != nil {
+		if err := a.serviceRegister(ctx, def, false, true, true); err != nil {
 			return fmt.Errorf("Failed reloading services: %w", err)
 		}
 	}
 	for _, def := range next.Checks {
-		if err := a.checkRegister(ctx, def, true); err != nil {
+		if err := a.checkRegister(ctx, def, true, true); err != nil {
 			return fmt.Errorf("Failed reloading checks: %w", err)
 		}
 	}

@@ -21,13 +21,8 @@ const (
 	syncTimeout      = 10 * time.Second
 )
 
-// syncNow syncs immediately once the first sync after start has happened;
-// before that it only asks the sync loop to run.
+// syncNow syncs immediately (bounded); on failure the sync loop retries.
 func (a *Agent) syncNow(ctx context.Context) {
-	if !a.synced.Load() {
-		a.kick()
-		return
-	}
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -48,8 +43,10 @@ func (a *Agent) kick() {
 
 func (a *Agent) syncLoop() {
 	defer a.wg.Done()
-	if err := a.store.WaitForLeader(a.ctx); err != nil {
-		return
+	if a.store != nil {
+		if err := a.store.WaitForLeader(a.ctx); err != nil {
+			return
+		}
 	}
 	full := time.NewTimer(0)
 	defer full.Stop()
@@ -79,17 +76,14 @@ func (a *Agent) syncLoop() {
 	}
 }
 
-// nodeRegistration describes this node with its serfHealth check.
+// nodeRegistration describes this node. Its serfHealth check belongs to
+// the leader, which sets it from gossip.
 func (a *Agent) nodeRegistration() *structs.RegisterRequest {
 	addr := a.cfg.AdvertiseAddr
 	return &structs.RegisterRequest{
 		Datacenter: a.cfg.Datacenter, ID: a.cfg.NodeID, Node: a.cfg.NodeName, Address: addr,
 		TaggedAddresses: map[string]string{"lan": addr, "lan_ipv4": addr, "wan": addr, "wan_ipv4": addr},
 		NodeMeta:        map[string]string{"consul-network-segment": ""},
-		Check: &structs.HealthCheck{
-			Node: a.cfg.NodeName, CheckID: structs.SerfCheckID, Name: structs.SerfCheckName,
-			Status: structs.HealthPassing, Output: structs.SerfAliveOutput, Type: "", ServiceTags: []string{},
-		},
 	}
 }
 
@@ -99,17 +93,17 @@ func (a *Agent) sync(ctx context.Context) error {
 	defer a.syncMu.Unlock()
 	node := a.cfg.NodeName
 	apply := func(cmd structs.Command) error {
-		_, _, err := a.store.Apply(ctx, cmd)
+		_, _, err := a.backend.Apply(ctx, cmd)
 		return err
 	}
 
 	// The node itself.
 	reg := a.nodeRegistration()
-	_, n, err := a.store.GetNode(nil, node)
+	_, n, err := a.backend.GetNode(nil, node)
 	if err != nil {
 		return err
 	}
-	_, nodeChecks, err := a.store.NodeChecks(nil, node)
+	_, nodeChecks, err := a.backend.NodeChecks(nil, node)
 	if err != nil {
 		return err
 	}
@@ -117,12 +111,12 @@ func (a *Agent) sync(ctx context.Context) error {
 	for _, c := range nodeChecks {
 		remote[c.CheckID] = c
 	}
-	if n == nil || n.Address != reg.Address || n.ID != reg.ID || !checkEqual(remote[structs.SerfCheckID], reg.Check) {
+	if n == nil || n.Address != reg.Address || n.ID != reg.ID {
 		if err := apply(structs.Command{Type: structs.CatalogRegister, Register: reg}); err != nil {
 			return fmt.Errorf("register node: %w", err)
 		}
 	}
-	_, ns, err := a.store.NodeServices(nil, node)
+	_, ns, err := a.backend.NodeServices(nil, node)
 	if err != nil {
 		return err
 	}
@@ -195,7 +189,7 @@ func (a *Agent) sync(ctx context.Context) error {
 			return fmt.Errorf("deregister service %q: %w", id, err)
 		}
 	}
-	_, nodeChecks, err = a.store.NodeChecks(nil, node)
+	_, nodeChecks, err = a.backend.NodeChecks(nil, node)
 	if err != nil {
 		return err
 	}

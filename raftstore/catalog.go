@@ -22,7 +22,7 @@ func ensureRegistrationTxn(tx *memdb.Txn, idx uint64, req *structs.RegisterReque
 		return err
 	}
 	if raw == nil || !req.SkipNodeUpdate {
-		if req.Address == "" && raw == nil {
+		if req.Address == "" { // as Consul: an update would blank a known node's address
 			return structs.BadRequest("Must provide address if SkipNodeUpdate is not set")
 		}
 		n := &structs.Node{ID: req.ID, Node: req.Node, Address: req.Address, Datacenter: req.Datacenter,
@@ -46,6 +46,9 @@ func ensureRegistrationTxn(tx *memdb.Txn, idx uint64, req *structs.RegisterReque
 		}
 	}
 	for _, c := range req.Checks {
+		if c == nil {
+			continue // "Checks":[null] decodes to a nil entry; never panic the FSM
+		}
 		if err := ensureCheckTxn(tx, idx, node, c); err != nil {
 			return err
 		}

@@ -86,6 +86,9 @@ func (s *Store) checkConsistency(ctx context.Context, c structs.Consistency) err
 	if s.raft.State() != raft.Leader {
 		return structs.ErrNotLeader
 	}
+	if err := s.waitReady(ctx); err != nil {
+		return err
+	}
 	if err := s.raft.VerifyLeader().Error(); err != nil {
 		return mapRaftErr(err)
 	}
@@ -102,6 +105,10 @@ func (s *Store) waitLeader(ctx context.Context) error {
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
 	for s.Leader() == "" {
+		// A stopped node never gets a leader: fail now, not after ApplyTimeout.
+		if s.raft.State() == raft.Shutdown {
+			return structs.ErrShutdown
+		}
 		select {
 		case <-ctx.Done():
 			return structs.ErrNoLeader

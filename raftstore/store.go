@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -29,6 +30,12 @@ type Config struct {
 	BindAddr      string
 	AdvertiseAddr string
 
+	// Listener, when set, supplies inbound Raft connections (the Raft side
+	// of the server-port mux) and Dial opens outbound ones; BindAddr is then
+	// unused and AdvertiseAddr is required.
+	Listener net.Listener
+	Dial     func(addr string, timeout time.Duration) (net.Conn, error)
+
 	// Bootstrap makes this server a one-voter cluster when it has no state.
 	Bootstrap bool
 
@@ -48,8 +55,16 @@ type Store struct {
 
 	fsm       *FSM
 	raft      *raft.Raft
+	logs      raft.LogStore
+	stable    raft.StableStore
+	snaps     raft.SnapshotStore
 	transport raft.Transport
 	closers   []func() error
+
+	leaderReady atomic.Bool // leader whose own-term barrier has applied
+	leaderCh    chan bool
+	stopCh      chan struct{}
+	leaderDone  chan struct{}
 
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -136,7 +151,15 @@ func (s *Store) Start(ctx context.Context) error {
 	}
 
 	var addr raft.ServerAddress
-	if s.cfg.Dev && s.cfg.BindAddr == "" {
+	if s.cfg.Listener != nil {
+		adv, err := net.ResolveTCPAddr("tcp", s.cfg.AdvertiseAddr)
+		if err != nil {
+			return fmt.Errorf("raft advertise %q: %w", s.cfg.AdvertiseAddr, err)
+		}
+		t := raft.NewNetworkTransportWithLogger(&streamLayer{ln: s.cfg.Listener, adv: adv, dial: s.cfg.Dial}, 3, 10*time.Second, s.logger.Named("raft-net"))
+		addr, s.transport = raft.ServerAddress(adv.String()), t
+		s.closers = append(s.closers, t.Close)
+	} else if s.cfg.Dev && s.cfg.BindAddr == "" {
 		a, t := raft.NewInmemTransport(raft.ServerAddress(s.cfg.NodeID))
 		addr, s.transport = a, t
 	} else {
@@ -164,7 +187,8 @@ func (s *Store) Start(ctx context.Context) error {
 		s.closers = append(s.closers, t.Close)
 	}
 
-	if s.cfg.Bootstrap || s.cfg.Dev {
+	// A -dev node on the in-memory transport is always a lone server.
+	if s.cfg.Bootstrap || (s.cfg.Dev && s.cfg.Listener == nil && s.cfg.BindAddr == "") {
 		has, err := raft.HasExistingState(logs, stable, snaps)
 		if err != nil {
 			return fmt.Errorf("raft state: %w", err)
@@ -176,11 +200,14 @@ func (s *Store) Start(ctx context.Context) error {
 			}
 		}
 	}
+	s.logs, s.stable, s.snaps = logs, stable, snaps
 	r, err := raft.NewRaft(rc, s.fsm, logs, stable, snaps, s.transport)
 	if err != nil {
 		return fmt.Errorf("start raft: %w", err)
 	}
 	s.raft = r
+	s.leaderCh, s.stopCh, s.leaderDone = make(chan bool, 1), make(chan struct{}), make(chan struct{})
+	go s.watchLeadership()
 	s.logger.Info("raft started", "id", rc.LocalID, "address", addr, "data_dir", s.cfg.DataDir)
 	return nil
 }
@@ -323,7 +350,9 @@ func (s *Store) Snapshot() error { return s.raft.Snapshot().Error() }
 func (s *Store) Shutdown() error {
 	s.shutdownOnce.Do(func() {
 		if s.raft != nil {
+			close(s.stopCh)
 			s.shutdownErr = s.raft.Shutdown().Error()
+			<-s.leaderDone
 		}
 		for i := len(s.closers) - 1; i >= 0; i-- {
 			if err := s.closers[i](); err != nil && s.shutdownErr == nil {
@@ -336,13 +365,17 @@ func (s *Store) Shutdown() error {
 
 // streamLayer adapts a TCP listener to raft.StreamLayer, advertising adv.
 type streamLayer struct {
-	ln  *net.TCPListener
-	adv net.Addr
+	ln   net.Listener
+	adv  net.Addr
+	dial func(addr string, timeout time.Duration) (net.Conn, error)
 }
 
 func (l *streamLayer) Accept() (net.Conn, error) { return l.ln.Accept() }
 func (l *streamLayer) Close() error              { return l.ln.Close() }
 func (l *streamLayer) Addr() net.Addr            { return l.adv }
 func (l *streamLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	if l.dial != nil {
+		return l.dial(string(addr), timeout)
+	}
 	return net.DialTimeout("tcp", string(addr), timeout)
 }

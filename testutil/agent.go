@@ -38,7 +38,7 @@ func DefaultConfig(name string) *agent.Config {
 		NodeName: name, Datacenter: "dc1", Domain: "consul.", Dev: true, Server: true, Bootstrap: true,
 		BindAddr: "127.0.0.1", AdvertiseAddr: "127.0.0.1",
 		HTTPAddr: "127.0.0.1:0", DNSAddr: "127.0.0.1:0",
-		SerfLANPort: 8301, RaftMultiplier: 1, UIEnabled: true,
+		SerfLANPort: 0, RaftMultiplier: 1, UIEnabled: true,
 		DNS: agent.DNSConfig{AllowStale: true, UDPAnswerLimit: 3, RecursorTimeout: 2 * time.Second},
 	}
 }

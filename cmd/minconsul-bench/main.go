@@ -1,0 +1,121 @@
+// Command minconsul-bench runs the benchkit measurements, each against its
+// bare baseline in the same run, and prints one table.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/minconsul/minconsul/internal/benchkit"
+)
+
+func main() {
+	benchkit.RunChildIfRequested()
+	var (
+		o    benchkit.Options
+		only string
+	)
+	flag.DurationVar(&o.Duration, "duration", 2*time.Second, "measured load per side")
+	flag.IntVar(&o.Concurrency, "concurrency", 16, "client goroutines for the GET and DNS measurements")
+	flag.IntVar(&o.Watchers, "watchers", 10000, "parked blocking queries (d)")
+	flag.StringVar(&o.Binary, "binary", "", "minconsul binary for (e); built from the repo when empty")
+	flag.StringVar(&o.ProfileDir, "profile-dir", "", "write a CPU profile of each in-process agent's measured window here")
+	flag.StringVar(&only, "only", "", "comma-separated subset of a,b,c,d,e (a=kv get, b=kv put disk, c=dns srv, d=blocking wake, e=idle rss + startup)")
+	flag.Parse()
+
+	want := map[string]bool{}
+	for _, s := range strings.Split(only, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			want[s] = true
+		}
+	}
+	run := func(k string) bool { return len(want) == 0 || want[k] }
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	fmt.Printf("minconsul-bench: %s/%s, %d CPUs, GOMAXPROCS=%d, duration %s, concurrency %d, load average %s\n\n",
+		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), o.Duration, o.Concurrency, loadAvg())
+	var (
+		results []benchkit.Result
+		failed  bool
+	)
+	step := func(key, what string, f func() ([]benchkit.Result, error)) {
+		if !run(key) || ctx.Err() != nil {
+			return
+		}
+		fmt.Fprintf(os.Stderr, "(%s) %s ...\n", key, what)
+		rs, err := f()
+		if err != nil {
+			failed = true
+			fmt.Fprintf(os.Stderr, "(%s) %s: %v\n", key, what, err)
+			results = append(results, benchkit.Result{Name: what, Target: "-", Note: "ERROR: " + err.Error()})
+			return
+		}
+		results = append(results, rs...)
+	}
+	step("a", "kv get http", func() ([]benchkit.Result, error) {
+		r, err := benchkit.KVGet(ctx, o)
+		return []benchkit.Result{r}, err
+	})
+	step("b", "kv put disk", func() ([]benchkit.Result, error) {
+		rs, _, err := benchkit.KVPutDisk(ctx, o)
+		return rs, err
+	})
+	step("c", "dns srv udp", func() ([]benchkit.Result, error) {
+		r, err := benchkit.DNSSRV(ctx, o)
+		return []benchkit.Result{r}, err
+	})
+	step("d", "blocking wake", func() ([]benchkit.Result, error) {
+		r, _, err := benchkit.BlockingWake(ctx, o)
+		return []benchkit.Result{r}, err
+	})
+	step("e", "idle rss + startup", func() ([]benchkit.Result, error) {
+		return benchkit.IdleRSS(ctx, o)
+	})
+
+	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tFIGURE\tBASELINE\tRATIO\tTARGET\tRESULT\tNOTE")
+	for _, r := range results {
+		fig, base, rat := "-", "-", "-"
+		if r.Unit != "" {
+			fig = fmt.Sprintf("%.4g %s", r.Figure, r.Unit)
+		}
+		if r.Baseline != 0 {
+			base = fmt.Sprintf("%.4g %s", r.Baseline, r.Unit)
+			rat = fmt.Sprintf("%.3f", r.Ratio)
+		}
+		verdict := "MISS"
+		switch {
+		case r.Target == "-" && r.Unit != "":
+			verdict = "-"
+		case r.Pass:
+			verdict = "PASS"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, fig, base, rat, r.Target, verdict, r.Note)
+	}
+	tw.Flush()
+	if failed {
+		os.Exit(1)
+	}
+}
+
+// loadAvg is the 1-minute load average: figures taken while other work
+// runs on the machine are not comparable.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return "?"
+}

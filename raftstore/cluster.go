@@ -1,0 +1,108 @@
+package raftstore
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/minconsul/minconsul/structs"
+)
+
+// ServerInfo names one Raft server.
+type ServerInfo struct {
+	ID      string
+	Address string
+	Voter   bool
+}
+
+// HasExistingState reports whether this server has Raft state on disk (it
+// was bootstrapped or joined before); such a server must never bootstrap.
+func (s *Store) HasExistingState() (bool, error) {
+	if s.logs == nil {
+		return false, errors.New("raftstore not started")
+	}
+	return raft.HasExistingState(s.logs, s.stable, s.snaps)
+}
+
+// BootstrapCluster starts a cluster with exactly these voters. Every server
+// of a -bootstrap-expect group calls it with the same list, so they agree
+// on one configuration (raft refuses when state already exists).
+func (s *Store) BootstrapCluster(servers []ServerInfo) error {
+	conf := raft.Configuration{}
+	for _, srv := range servers {
+		conf.Servers = append(conf.Servers, raft.Server{ID: raft.ServerID(srv.ID), Address: raft.ServerAddress(srv.Address), Suffrage: raft.Voter})
+	}
+	if err := s.raft.BootstrapCluster(conf).Error(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	return nil
+}
+
+// Servers lists the Raft configuration.
+func (s *Store) Servers() ([]ServerInfo, error) {
+	f := s.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return nil, err
+	}
+	var out []ServerInfo
+	for _, srv := range f.Configuration().Servers {
+		out = append(out, ServerInfo{ID: string(srv.ID), Address: string(srv.Address), Voter: srv.Suffrage == raft.Voter})
+	}
+	return out, nil
+}
+
+// AddVoter adds (or re-addresses) a voter; leader only.
+func (s *Store) AddVoter(id, addr string) error {
+	if err := s.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, 10*time.Second).Error(); err != nil {
+		return mapRaftErr(err)
+	}
+	return nil
+}
+
+// RemoveServer removes a server from the configuration; leader only.
+func (s *Store) RemoveServer(id string) error {
+	if err := s.raft.RemoveServer(raft.ServerID(id), 0, 10*time.Second).Error(); err != nil {
+		return mapRaftErr(err)
+	}
+	return nil
+}
+
+// RemovePeer removes a server by ID or address (DELETE /v1/operator/raft/peer).
+func (s *Store) RemovePeer(id, address string) error {
+	servers, err := s.Servers()
+	if err != nil {
+		return err
+	}
+	for _, srv := range servers {
+		if (id != "" && srv.ID == id) || (id == "" && address != "" && srv.Address == address) {
+			return s.RemoveServer(srv.ID)
+		}
+	}
+	if id != "" {
+		return structs.BadRequest(fmt.Sprintf("id %q was not found in the Raft configuration", id))
+	}
+	return structs.BadRequest(fmt.Sprintf("address %q was not found in the Raft configuration", address))
+}
+
+// LeaderID is the leader's server ID ("" when none).
+func (s *Store) LeaderID() string {
+	if s.raft == nil {
+		return ""
+	}
+	_, id := s.raft.LeaderWithID()
+	return string(id)
+}
+
+// Barrier waits until everything committed before it is applied locally.
+func (s *Store) Barrier(timeout time.Duration) error {
+	return mapRaftErr(s.raft.Barrier(timeout).Error())
+}
+
+// TransferLeadership hands leadership to another voter (graceful leave).
+func (s *Store) TransferLeadership() error {
+	return mapRaftErr(s.raft.LeadershipTransfer().Error())
+}
+
+// LastIndex is the last Raft log index this server has.
+func (s *Store) LastIndex() uint64 { return s.raft.LastIndex() }
