@@ -195,7 +195,7 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("dns: %w", err)
 	}
 	a.logger.Info("agent started", "node", a.cfg.NodeName, "datacenter", a.cfg.Datacenter,
-		"http", a.HTTPAddr(), "dns", a.DNSAddr(), "server_port", a.serverPort(), "serf_lan", a.serfAddr(), "server", a.cfg.Server)
+		"http", a.HTTPAddr(), "dns", a.DNSAddr(), "server_port", a.serverPort(), "serf_lan", a.SerfAddr(), "server", a.cfg.Server)
 
 	for _, def := range a.cfg.Services {
 		if err := a.serviceRegister(ctx, def, false, true, false); err != nil {
@@ -280,7 +280,8 @@ func (a *Agent) startServer(ctx context.Context) error {
 	return a.store.Start(ctx)
 }
 
-func (a *Agent) serfAddr() string {
+// SerfAddr is the gossip address (host:port) others join.
+func (a *Agent) SerfAddr() string {
 	if a.serf == nil {
 		return ""
 	}

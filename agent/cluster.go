@@ -58,6 +58,22 @@ func (a *Agent) setupSerf() error {
 		ml.GossipInterval = 50 * time.Millisecond
 		ml.SuspicionMult = 2
 	}
+	g := a.cfg.GossipLAN
+	if g.ProbeInterval > 0 {
+		ml.ProbeInterval = g.ProbeInterval
+	}
+	if g.ProbeTimeout > 0 {
+		ml.ProbeTimeout = g.ProbeTimeout
+	}
+	if g.GossipInterval > 0 {
+		ml.GossipInterval = g.GossipInterval
+	}
+	if g.SuspicionMult > 0 {
+		ml.SuspicionMult = g.SuspicionMult
+	}
+	if g.RetransmitMult > 0 {
+		ml.RetransmitMult = g.RetransmitMult
+	}
 	conf.MemberlistConfig = ml
 	s, err := serf.Create(conf)
 	if err != nil {

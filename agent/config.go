@@ -36,6 +36,12 @@ type Config struct {
 	ReconnectTimeout time.Duration
 	// GossipFast shortens memberlist's probe timings (tests only).
 	GossipFast bool
+	// GossipLAN overrides memberlist timings (Consul's gossip_lan block);
+	// zero fields keep memberlist's LAN defaults.
+	GossipLAN GossipConfig
+	// SkipLeaveOnInterrupt: on SIGINT, shut down without leaving (Consul's
+	// default for servers).
+	SkipLeaveOnInterrupt bool
 
 	DNS DNSConfig
 
@@ -57,6 +63,15 @@ type Config struct {
 
 	// Version reported by /v1/agent/self.
 	Version string
+}
+
+// GossipConfig is Consul's gossip_lan block.
+type GossipConfig struct {
+	ProbeInterval  time.Duration
+	ProbeTimeout   time.Duration
+	GossipInterval time.Duration
+	SuspicionMult  int
+	RetransmitMult int
 }
 
 // DNSConfig is Consul's dns_config block plus recursors.

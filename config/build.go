@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -104,6 +105,31 @@ func (l *Loader) build(r *rawConfig, dev bool, warn func(string)) (*agent.Config
 		warn("bootstrap_expect is even number: A cluster with an even number of servers does not achieve optimum fault tolerance.")
 	case cfg.Server && cfg.Bootstrap && !dev:
 		warn("bootstrap = true: do not enable unless necessary")
+	}
+	cfg.SkipLeaveOnInterrupt = cfg.Server
+	if r.SkipLeaveOnInterrupt != nil {
+		cfg.SkipLeaveOnInterrupt = *r.SkipLeaveOnInterrupt
+	}
+	if r.ReconnectTimeout != nil {
+		if *r.ReconnectTimeout < 8*time.Minute && !dev {
+			warn("reconnect_timeout below 8m: failed members are reaped quickly")
+		}
+		cfg.ReconnectTimeout = *r.ReconnectTimeout
+	}
+	g := &cfg.GossipLAN
+	for _, d := range []struct {
+		src *time.Duration
+		dst *time.Duration
+	}{{r.GossipProbeInterval, &g.ProbeInterval}, {r.GossipProbeTimeout, &g.ProbeTimeout}, {r.GossipInterval, &g.GossipInterval}} {
+		if d.src != nil {
+			*d.dst = *d.src
+		}
+	}
+	if r.GossipSuspicionMult != nil {
+		g.SuspicionMult = *r.GossipSuspicionMult
+	}
+	if r.GossipRetransmitMult != nil {
+		g.RetransmitMult = *r.GossipRetransmitMult
 	}
 	cfg.LeaveOnTerminate = !cfg.Server
 	if r.LeaveOnTerminate != nil {

@@ -43,7 +43,7 @@ func TestLoad_Defaults(t *testing.T) {
 		HTTPAddr: "127.0.0.1:8500", DNSAddr: "127.0.0.1:8600", ServerPort: 8300, SerfLANPort: 8301,
 		DNS: agent.DNSConfig{AllowStale: true, MaxStale: 87600 * time.Hour, UDPAnswerLimit: 3,
 			Recursors: []string{}, RecursorTimeout: 2 * time.Second},
-		RaftMultiplier: 1, LogLevel: "INFO", UIEnabled: true, RetryInterval: 30 * time.Second,
+		RaftMultiplier: 1, LogLevel: "INFO", UIEnabled: true, RetryInterval: 30 * time.Second, SkipLeaveOnInterrupt: true,
 	}
 	cfg.Reload = nil
 	if !reflect.DeepEqual(cfg, want) {

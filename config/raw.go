@@ -52,9 +52,17 @@ type rawConfig struct {
 	EnableTruncate  *bool
 	RecursorTimeout *time.Duration
 
-	RaftMultiplier     *int
-	EnableScriptChecks *bool
-	LeaveOnTerminate   *bool
+	RaftMultiplier       *int
+	EnableScriptChecks   *bool
+	LeaveOnTerminate     *bool
+	SkipLeaveOnInterrupt *bool
+	ReconnectTimeout     *time.Duration
+
+	GossipProbeInterval  *time.Duration
+	GossipProbeTimeout   *time.Duration
+	GossipInterval       *time.Duration
+	GossipSuspicionMult  *int
+	GossipRetransmitMult *int
 
 	Services []*structs.ServiceDefinition
 	Checks   []*structs.CheckDefinition
@@ -154,6 +162,12 @@ func (d *decoder) decodeConfig(m map[string]any) (*rawConfig, error) {
 			r.EnableScriptChecks, err = d.boolean(k, v)
 		case "leave_on_terminate":
 			r.LeaveOnTerminate, err = d.boolean(k, v)
+		case "skip_leave_on_interrupt":
+			r.SkipLeaveOnInterrupt, err = d.boolean(k, v)
+		case "reconnect_timeout":
+			r.ReconnectTimeout, err = d.duration(k, v)
+		case "gossip_lan":
+			err = d.gossipLAN(r, k, v)
 		case "service", "services":
 			var svcs []*structs.ServiceDefinition
 			if svcs, err = d.services(k, v); err == nil {
@@ -241,6 +255,35 @@ func (d *decoder) uiConfig(r *rawConfig, key string, v any) error {
 			continue
 		}
 		if r.UIEnabled, err = d.boolean(p, m[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// gossipLAN reads Consul's gossip_lan tuning block (memberlist timings).
+func (d *decoder) gossipLAN(r *rawConfig, key string, v any) error {
+	m, err := d.object(key, v)
+	if err != nil {
+		return err
+	}
+	for _, k := range sortedKeys(m) {
+		p := key + "." + k
+		switch k {
+		case "probe_interval":
+			r.GossipProbeInterval, err = d.duration(p, m[k])
+		case "probe_timeout":
+			r.GossipProbeTimeout, err = d.duration(p, m[k])
+		case "gossip_interval":
+			r.GossipInterval, err = d.duration(p, m[k])
+		case "suspicion_mult":
+			r.GossipSuspicionMult, err = d.integer(p, m[k])
+		case "retransmit_mult":
+			r.GossipRetransmitMult, err = d.integer(p, m[k])
+		default:
+			d.ignore(p)
+		}
+		if err != nil {
 			return err
 		}
 	}

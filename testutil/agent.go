@@ -47,6 +47,26 @@ func DefaultConfig(name string) *agent.Config {
 // and stops it when the test ends.
 func StartAgent(t testing.TB, opts Options) *TestAgent {
 	t.Helper()
+	a := StartAgentNoWait(t, opts)
+	a.WaitReady(t)
+	return a
+}
+
+// WaitReady waits until the cluster has a leader and this agent's node is
+// in the catalog with a passing serfHealth.
+func (a *TestAgent) WaitReady(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := a.WaitForLeader(ctx); err != nil {
+		t.Fatalf("%s: wait for leader: %v", a.NodeName(), err)
+	}
+}
+
+// StartAgentNoWait starts an agent without waiting for a leader (cluster
+// members that must first find each other).
+func StartAgentNoWait(t testing.TB, opts Options) *TestAgent {
+	t.Helper()
 	name := opts.NodeName
 	if name == "" {
 		name = "node1"
@@ -69,9 +89,6 @@ func StartAgent(t testing.TB, opts Options) *TestAgent {
 		t.Fatalf("start agent: %v", err)
 	}
 	t.Cleanup(func() { _ = a.Shutdown() })
-	if err := a.WaitForLeader(ctx); err != nil {
-		t.Fatalf("wait for leader: %v", err)
-	}
 	return &TestAgent{Agent: a, Config: cfg}
 }
 

@@ -136,7 +136,7 @@ func (c *cli) gracefulStop(ctx context.Context, cfg *agent.Config, a runningAgen
 	// skip_leave_on_interrupt, which defaults to true on servers.
 	leave := cfg.LeaveOnTerminate
 	if sig == os.Interrupt {
-		leave = !cfg.Server
+		leave = !cfg.SkipLeaveOnInterrupt
 	}
 	done := make(chan int, 1)
 	go func() {

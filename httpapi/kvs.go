@@ -1,0 +1,408 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/hashicorp/go-memdb"
+
+	"github.com/minconsul/minconsul/structs"
+)
+
+// kvEndpoint serves /v1/kv/<key>. The key is the decoded URL path after the
+// prefix; Consul validates it the same way for every method.
+func (s *Server) kvEndpoint(q *request) error {
+	path := q.r.URL.Path
+	if strings.Contains(path, "../") || strings.Contains(path, `..\`) {
+		return badRequest("URL path contains invalid traversal sequence")
+	}
+	key := q.tail
+	if key != "" {
+		if err := validateKey(key); err != nil {
+			return err
+		}
+	}
+	switch q.r.Method {
+	case http.MethodGet:
+		if q.has("keys") {
+			return s.kvKeys(q, key)
+		}
+		return s.kvGet(q, key)
+	case http.MethodPut:
+		return s.kvPut(q, key)
+	default:
+		return s.kvDelete(q, key)
+	}
+}
+
+// isSuspiciousExt reports the endings recent Consul refuses in keys,
+// because caches in front of the API might store such URLs as static files.
+func isSuspiciousExt(ext string) bool {
+	switch ext {
+	case ".js", ".css", ".html", ".htm", ".xml", ".json", ".txt", ".log",
+		".php", ".asp", ".jsp", ".cgi", ".pl", ".py", ".rb", ".sh",
+		".exe", ".dll", ".bat", ".cmd", ".com", ".scr", ".vbs",
+		".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx",
+		".zip", ".rar", ".tar", ".gz", ".7z", ".bz2",
+		".jpg", ".jpeg", ".png", ".gif", ".svg", ".ico", ".bmp",
+		".mp3", ".mp4", ".avi", ".mov", ".wmv", ".flv", ".swf",
+		".woff", ".woff2", ".ttf", ".eot", ".otf":
+		return true
+	}
+	return false
+}
+
+// validateKey applies Consul's key rules: no leading '/', only
+// [A-Za-z0-9,-_./], no "../", and no ending that looks like a static file.
+// The message texts are Consul's.
+// validateKey rejects keys no Consul client can round-trip: control
+// characters, invalid UTF-8 and "../" traversal segments. Anything else
+// printable is a valid key, as it has always been in Consul (newer Consul
+// releases are stricter; being liberal keeps existing data and tools such
+// as registrator and consul-template working).
+func validateKey(key string) error {
+	if key == "" {
+		return badRequest("key cannot be empty")
+	}
+	if !utf8.ValidString(key) {
+		return badRequest("key is not valid UTF-8")
+	}
+	for i, r := range key {
+		if r < 0x20 || r == 0x7f {
+			return badRequest(fmt.Sprintf("key contains invalid character %q at position %d", r, i))
+		}
+	}
+	if key == ".." || strings.HasPrefix(key, "../") || strings.Contains(key, "/../") || strings.HasSuffix(key, "/..") {
+		return badRequest("key contains path traversal sequence")
+	}
+	return nil
+}
+
+func (s *Server) kvGet(q *request, key string) error {
+	recurse := q.has("recurse")
+	if !recurse && key == "" {
+		return badRequest("Missing key name")
+	}
+	if recurse {
+		var entries structs.DirEntries
+		err := s.read(q, func(ws memdb.WatchSet) (uint64, error) {
+			idx, ents, err := s.store.KVList(ws, key)
+			entries = ents
+			return idx, err
+		})
+		if err != nil {
+			return err
+		}
+		if len(entries) == 0 {
+			q.w.WriteHeader(http.StatusNotFound)
+			return nil
+		}
+		return writeEntries(q, entries)
+	}
+
+	var entry *structs.DirEntry
+	err := s.read(q, func(ws memdb.WatchSet) (uint64, error) {
+		idx, ent, err := s.store.KVGet(ws, key)
+		entry = ent
+		return idx, err
+	})
+	if err != nil {
+		return err
+	}
+	if entry == nil {
+		q.w.WriteHeader(http.StatusNotFound)
+		return nil
+	}
+	if q.has("raw") {
+		// Consul's headers keep a browser from running a stored value.
+		h := q.w.Header()
+		h["Content-Length"] = []string{strconv.Itoa(len(entry.Value))}
+		h[hdrContentType] = []string{"text/plain"}
+		h["X-Content-Type-Options"] = []string{"nosniff"}
+		h["Content-Security-Policy"] = []string{"sandbox"}
+		_, _ = q.w.Write(entry.Value)
+		return nil
+	}
+	one := [1]*structs.DirEntry{entry}
+	return writeEntries(q, one[:])
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// writeEntries encodes a DirEntry list by hand (the KV GET hot path); with
+// ?pretty it falls back to encoding/json, which gives the same fields.
+func writeEntries(q *request, entries []*structs.DirEntry) error {
+	if q.has("pretty") {
+		return writeJSON(q, entries)
+	}
+	bp := bufPool.Get().(*[]byte)
+	buf := appendDirEntries((*bp)[:0], entries)
+	writeBody(q, buf)
+	if cap(buf) <= 64<<10 {
+		*bp = buf
+		bufPool.Put(bp)
+	}
+	return nil
+}
+
+// appendDirEntries writes exactly what encoding/json writes for
+// []*structs.DirEntry (field order, omitempty Session, base64 Value, null
+// for a nil Value, HTML-safe string escaping).
+func appendDirEntries(buf []byte, entries []*structs.DirEntry) []byte {
+	buf = append(buf, '[')
+	for i, e := range entries {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		if e == nil {
+			buf = append(buf, "null"...)
+			continue
+		}
+		buf = append(buf, `{"LockIndex":`...)
+		buf = strconv.AppendUint(buf, e.LockIndex, 10)
+		buf = append(buf, `,"Key":`...)
+		buf = appendJSONString(buf, e.Key)
+		buf = append(buf, `,"Flags":`...)
+		buf = strconv.AppendUint(buf, e.Flags, 10)
+		buf = append(buf, `,"Value":`...)
+		if e.Value == nil {
+			buf = append(buf, "null"...)
+		} else {
+			buf = append(buf, '"')
+			buf = base64.StdEncoding.AppendEncode(buf, e.Value)
+			buf = append(buf, '"')
+		}
+		if e.Session != "" {
+			buf = append(buf, `,"Session":`...)
+			buf = appendJSONString(buf, e.Session)
+		}
+		buf = append(buf, `,"CreateIndex":`...)
+		buf = strconv.AppendUint(buf, e.CreateIndex, 10)
+		buf = append(buf, `,"ModifyIndex":`...)
+		buf = strconv.AppendUint(buf, e.ModifyIndex, 10)
+		buf = append(buf, '}')
+	}
+	return append(buf, ']')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString quotes s the way encoding/json does by default.
+func appendJSONString(buf []byte, s string) []byte {
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			buf = append(buf, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				buf = append(buf, '\\', c)
+			case '\b':
+				buf = append(buf, '\\', 'b')
+			case '\f':
+				buf = append(buf, '\\', 'f')
+			case '\n':
+				buf = append(buf, '\\', 'n')
+			case '\r':
+				buf = append(buf, '\\', 'r')
+			case '\t':
+				buf = append(buf, '\\', 't')
+			default:
+				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	buf = append(buf, s[start:]...)
+	return append(buf, '"')
+}
+
+func (s *Server) kvKeys(q *request, prefix string) error {
+	// Consul still honours its historic misspelling; the right one wins.
+	var sep string
+	if q.has("seperator") {
+		sep = q.query.Get("seperator")
+	}
+	if q.has("separator") {
+		sep = q.query.Get("separator")
+	}
+	var keys []string
+	err := s.read(q, func(ws memdb.WatchSet) (uint64, error) {
+		idx, ks, err := s.store.KVKeys(ws, prefix, sep)
+		keys = ks
+		return idx, err
+	})
+	if err != nil {
+		return err
+	}
+	// The root answers an empty list rather than 404, so an empty store is
+	// not an error.
+	if len(keys) == 0 && prefix != "" {
+		q.w.WriteHeader(http.StatusNotFound)
+		return nil
+	}
+	if keys == nil {
+		keys = []string{}
+	}
+	return writeJSON(q, keys)
+}
+
+// conflictingFlags is Consul's check that at most one of flags is present.
+func conflictingFlags(q *request, flags ...string) error {
+	n := 0
+	for _, f := range flags {
+		if q.has(f) {
+			n++
+		}
+	}
+	if n > 1 {
+		return badRequest("Conflicting flags: " + q.query.Encode() + "\n")
+	}
+	return nil
+}
+
+// parseKVWriteParams reads ?flags and ?cas for a KV write.
+func parseKVWriteParams(q *request) (flags, cas uint64, hasCAS bool, err error) {
+	if q.has("flags") {
+		if flags, err = strconv.ParseUint(q.query.Get("flags"), 10, 64); err != nil {
+			return 0, 0, false, badRequest(err.Error())
+		}
+	}
+	if q.has("cas") {
+		if cas, err = strconv.ParseUint(q.query.Get("cas"), 10, 64); err != nil {
+			return 0, 0, false, badRequest(err.Error())
+		}
+		hasCAS = true
+	}
+	return flags, cas, hasCAS, nil
+}
+
+func (s *Server) kvPut(q *request, key string) error {
+	if key == "" {
+		return badRequest("Missing key name")
+	}
+	if err := conflictingFlags(q, "cas", "acquire", "release"); err != nil {
+		return err
+	}
+	if q.has("acquire") || q.has("release") {
+		return badRequest("Sessions are not supported: ?acquire and ?release are unavailable")
+	}
+	flags, cas, hasCAS, err := parseKVWriteParams(q)
+	if err != nil {
+		return err
+	}
+	if q.r.ContentLength > structs.MaxKVValueSize {
+		return tooLarge(q.r.ContentLength)
+	}
+	// A chunked body has no length up front: read one byte past the limit.
+	var value []byte
+	if q.r.Body != nil {
+		value, err = io.ReadAll(io.LimitReader(q.r.Body, structs.MaxKVValueSize+1))
+		if err != nil {
+			return badRequest("Failed to read request body: " + err.Error())
+		}
+	}
+	if len(value) > structs.MaxKVValueSize {
+		return tooLarge(int64(len(value)))
+	}
+	if value == nil {
+		value = []byte{}
+	}
+	cmd := structs.Command{Type: structs.KVSet, KV: &structs.DirEntry{Key: key, Flags: flags, Value: value}}
+	if hasCAS {
+		cmd.Type = structs.KVCAS
+		cmd.KV.ModifyIndex = cas
+	}
+	idx, res, err := s.store.Apply(q.r.Context(), cmd)
+	if err != nil {
+		return fmt.Errorf("kv put %q: %w", key, err)
+	}
+	ok := true
+	if hasCAS {
+		ok, _ = res.(bool)
+	}
+	return writeBool(q, idx, ok)
+}
+
+func tooLarge(n int64) error {
+	return &httpError{code: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf(
+		"Request body(%d bytes) too large, max size: %d bytes. See %s.", n, structs.MaxKVValueSize,
+		"https://developer.hashicorp.com/docs/agent/config/config-files#kv_max_value_size")}
+}
+
+func (s *Server) kvDelete(q *request, key string) error {
+	if err := conflictingFlags(q, "recurse", "cas"); err != nil {
+		return err
+	}
+	cmd := structs.Command{Type: structs.KVDelete, KV: &structs.DirEntry{Key: key}}
+	if q.has("recurse") {
+		cmd.Type = structs.KVDeleteTree
+	} else if key == "" {
+		return badRequest("Missing key name")
+	}
+	_, cas, hasCAS, err := parseKVWriteParams(q)
+	if err != nil {
+		return err
+	}
+	if hasCAS {
+		cmd.Type = structs.KVDeleteCAS
+		cmd.KV.ModifyIndex = cas
+	}
+	idx, res, err := s.store.Apply(q.r.Context(), cmd)
+	if err != nil {
+		return fmt.Errorf("kv delete %q: %w", key, err)
+	}
+	ok := true
+	if hasCAS {
+		ok, _ = res.(bool)
+	}
+	return writeBool(q, idx, ok)
+}
+
+var (
+	trueBody  = []byte("true")
+	falseBody = []byte("false")
+)
+
+// writeBool answers a write: `true`/`false` and the write's index.
+func writeBool(q *request, idx uint64, ok bool) error {
+	setIndex(q.w.Header(), idx)
+	if q.has("pretty") {
+		return writeJSON(q, ok)
+	}
+	if ok {
+		writeBody(q, trueBody)
+	} else {
+		writeBody(q, falseBody)
+	}
+	return nil
+}

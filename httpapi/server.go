@@ -1,0 +1,308 @@
+// Package httpapi serves Consul's /v1 HTTP API: it parses a request, calls
+// the store (reads, writes) or the local agent, and encodes the answer with
+// Consul's JSON shape, status codes and X-Consul-* headers.
+//
+// It owns parsing, validation before writes, error-to-status mapping and
+// encoding. It never touches Raft or the state store directly: blocking
+// queries run inside Store.Query, writes go through Store.Apply, local
+// services and checks through Agent.
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-memdb"
+
+	"github.com/minconsul/minconsul/structs"
+)
+
+// Config is httpapi's slice of the agent configuration.
+type Config struct {
+	Datacenter string
+	NodeName   string
+	UIEnabled  bool
+}
+
+// Store is what httpapi reads and writes (implemented by raftstore).
+type Store interface {
+	Apply(ctx context.Context, cmd structs.Command) (uint64, any, error)
+	Query(ctx context.Context, opts structs.QueryOptions, meta *structs.QueryMeta, fn func(ws memdb.WatchSet) (uint64, error)) error
+	KVGet(ws memdb.WatchSet, key string) (uint64, *structs.DirEntry, error)
+	KVList(ws memdb.WatchSet, prefix string) (uint64, structs.DirEntries, error)
+	KVKeys(ws memdb.WatchSet, prefix, separator string) (uint64, []string, error)
+	Nodes(ws memdb.WatchSet) (uint64, structs.Nodes, error)
+	GetNode(ws memdb.WatchSet, name string) (uint64, *structs.Node, error)
+	Services(ws memdb.WatchSet) (uint64, map[string][]string, error)
+	ServiceNodes(ws memdb.WatchSet, service string, tags []string) (uint64, structs.ServiceNodes, error)
+	NodeServices(ws memdb.WatchSet, node string) (uint64, *structs.NodeServices, error)
+	NodeChecks(ws memdb.WatchSet, node string) (uint64, structs.HealthChecks, error)
+	ServiceChecks(ws memdb.WatchSet, service string) (uint64, structs.HealthChecks, error)
+	ChecksInState(ws memdb.WatchSet, state string) (uint64, structs.HealthChecks, error)
+	CheckServiceNodes(ws memdb.WatchSet, service string, tags []string) (uint64, structs.CheckServiceNodes, error)
+	Leader() string
+	Peers() ([]string, error)
+	RaftConfiguration() (*structs.RaftConfigurationResponse, error)
+}
+
+// Agent is the local agent behind /v1/agent/*.
+type Agent interface {
+	Self() map[string]any
+	Members() []structs.AgentMember
+	Services() map[string]*structs.AgentService
+	Service(id string) (*structs.AgentService, error)
+	ServiceRegister(ctx context.Context, def *structs.ServiceDefinition, replaceExistingChecks bool) error
+	ServiceDeregister(ctx context.Context, id string) error
+	Checks() map[string]*structs.HealthCheck
+	CheckRegister(ctx context.Context, def *structs.CheckDefinition) error
+	CheckDeregister(ctx context.Context, id string) error
+	CheckUpdateTTL(ctx context.Context, id, status, output string) error
+	Join(ctx context.Context, addr string, wan bool) (int, error)
+	Leave(ctx context.Context) error
+	Reload(ctx context.Context) error
+}
+
+// Server is the HTTP API.
+type Server struct {
+	outer  http.Handler // set by SetHandler; nil: the Server itself
+	cfg    Config
+	store  Store
+	agent  Agent
+	logger hclog.Logger
+
+	exact    map[string]*route
+	prefixes []*route // longest prefix first
+
+	// baseCtx is every request's parent; Shutdown cancels it so that
+	// blocking queries answer at once instead of holding Shutdown.
+	baseCtx context.Context
+	cancel  context.CancelFunc
+
+	mu  sync.Mutex
+	srv *http.Server
+}
+
+// handlerFunc handles one endpoint; it either writes the answer itself and
+// returns nil, or returns an error for writeError.
+type handlerFunc func(s *Server, q *request) error
+
+type route struct {
+	pattern string
+	methods []string
+	allow   string // "OPTIONS,GET,..." as Consul sends it
+	fn      handlerFunc
+}
+
+// New builds the API server. agent may be nil (no /v1/agent/* routes).
+func New(cfg Config, store Store, agent Agent, logger hclog.Logger) *Server {
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	s := &Server{cfg: cfg, store: store, agent: agent, logger: logger, exact: map[string]*route{}}
+	s.baseCtx, s.cancel = context.WithCancel(context.Background())
+	s.routes()
+	return s
+}
+
+func (s *Server) handle(pattern string, fn handlerFunc, methods ...string) {
+	rt := &route{pattern: pattern, methods: methods, fn: fn,
+		allow: strings.Join(append([]string{"OPTIONS"}, methods...), ",")}
+	if strings.HasSuffix(pattern, "/") {
+		s.prefixes = append(s.prefixes, rt)
+		return
+	}
+	s.exact[pattern] = rt
+}
+
+func (s *Server) routes() {
+	const get, put, del = http.MethodGet, http.MethodPut, http.MethodDelete
+	s.handle("/v1/kv/", (*Server).kvEndpoint, get, put, del)
+
+	s.handle("/v1/catalog/register", (*Server).catalogRegister, put)
+	s.handle("/v1/catalog/deregister", (*Server).catalogDeregister, put)
+	s.handle("/v1/catalog/datacenters", (*Server).catalogDatacenters, get)
+	s.handle("/v1/catalog/nodes", (*Server).catalogNodes, get)
+	s.handle("/v1/catalog/services", (*Server).catalogServices, get)
+	s.handle("/v1/catalog/service/", (*Server).catalogServiceNodes, get)
+	s.handle("/v1/catalog/node/", (*Server).catalogNodeServices, get)
+	s.handle("/v1/catalog/node-services/", (*Server).catalogNodeServiceList, get)
+
+	s.handle("/v1/health/service/", (*Server).healthServiceNodes, get)
+	s.handle("/v1/health/checks/", (*Server).healthServiceChecks, get)
+	s.handle("/v1/health/node/", (*Server).healthNodeChecks, get)
+	s.handle("/v1/health/state/", (*Server).healthChecksInState, get)
+
+	s.handle("/v1/status/leader", (*Server).statusLeader, get)
+	s.handle("/v1/status/peers", (*Server).statusPeers, get)
+	s.handle("/v1/operator/raft/configuration", (*Server).operatorRaftConfiguration, get)
+
+	if s.agent != nil {
+		s.handle("/v1/agent/self", (*Server).agentSelf, get)
+		s.handle("/v1/agent/members", (*Server).agentMembers, get)
+		s.handle("/v1/agent/services", (*Server).agentServices, get)
+		s.handle("/v1/agent/service/", (*Server).agentService, get)
+		s.handle("/v1/agent/service/register", (*Server).agentServiceRegister, put)
+		s.handle("/v1/agent/service/deregister/", (*Server).agentServiceDeregister, put)
+		s.handle("/v1/agent/checks", (*Server).agentChecks, get)
+		s.handle("/v1/agent/check/register", (*Server).agentCheckRegister, put)
+		s.handle("/v1/agent/check/deregister/", (*Server).agentCheckDeregister, put)
+		s.handle("/v1/agent/check/pass/", (*Server).agentCheckPass, put)
+		s.handle("/v1/agent/check/warn/", (*Server).agentCheckWarn, put)
+		s.handle("/v1/agent/check/fail/", (*Server).agentCheckFail, put)
+		s.handle("/v1/agent/check/update/", (*Server).agentCheckUpdate, put)
+		s.handle("/v1/agent/join/", (*Server).agentJoin, put)
+		s.handle("/v1/agent/leave", (*Server).agentLeave, put)
+		s.handle("/v1/agent/reload", (*Server).agentReload, put)
+	}
+
+	// Longest prefix first, so /v1/agent/service/deregister/ wins over
+	// /v1/agent/service/ (ServeMux's rule).
+	for i := 1; i < len(s.prefixes); i++ {
+		for j := i; j > 0 && len(s.prefixes[j].pattern) > len(s.prefixes[j-1].pattern); j-- {
+			s.prefixes[j], s.prefixes[j-1] = s.prefixes[j-1], s.prefixes[j]
+		}
+	}
+}
+
+// Handler returns the API's http.Handler.
+func (s *Server) Handler() http.Handler { return s }
+
+func (s *Server) lookup(path string) (*route, string) {
+	if rt, ok := s.exact[path]; ok {
+		return rt, ""
+	}
+	for _, rt := range s.prefixes {
+		if strings.HasPrefix(path, rt.pattern) {
+			return rt, path[len(rt.pattern):]
+		}
+	}
+	return nil, ""
+}
+
+// ServeHTTP routes without regexps or allocation: an exact-path map, then
+// a short list of prefixes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.Path
+	rt, tail := s.lookup(path)
+	if rt == nil {
+		s.serveOther(w, r)
+		return
+	}
+	if r.Method == http.MethodOptions {
+		w.Header().Set("Allow", rt.allow)
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	allowed := false
+	for _, m := range rt.methods {
+		if m == r.Method {
+			allowed = true
+			break
+		}
+	}
+	q := &request{w: w, r: r, tail: tail}
+	if !allowed {
+		s.writeError(w, r, &methodNotAllowedError{method: r.Method, allow: rt.allow})
+		return
+	}
+	if r.URL.RawQuery != "" {
+		vals, err := url.ParseQuery(r.URL.RawQuery)
+		if err != nil {
+			s.writeError(w, r, badRequest("Failed to decode query: "+err.Error()))
+			return
+		}
+		q.query = vals
+	}
+	if s.logger.IsDebug() {
+		start := time.Now()
+		defer func() {
+			s.logger.Debug("request", "method", r.Method, "url", r.URL.String(), "from", r.RemoteAddr, "duration", time.Since(start))
+		}()
+	}
+	if err := rt.fn(s, q); err != nil {
+		s.writeError(w, r, err)
+	}
+}
+
+func (s *Server) isPrefixRoute(p string) bool {
+	for _, rt := range s.prefixes {
+		if rt.pattern == p {
+			return true
+		}
+	}
+	return false
+}
+
+// serveOther answers everything outside /v1: the index, the UI and 404s.
+func (s *Server) serveOther(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.URL.Path == "/":
+		if !s.cfg.UIEnabled {
+			_, _ = w.Write([]byte("Consul Agent: UI disabled. To enable, set ui_config.enabled=true in the agent configuration and restart."))
+			return
+		}
+		http.Redirect(w, r, "/ui/", http.StatusMovedPermanently)
+	case s.isPrefixRoute(r.URL.Path + "/"):
+		// ServeMux's rule for subtree patterns: /v1/kv -> /v1/kv/.
+		u := *r.URL
+		u.Path += "/"
+		http.Redirect(w, r, u.String(), http.StatusMovedPermanently)
+	case s.cfg.UIEnabled && strings.HasPrefix(r.URL.Path, "/ui/"):
+		w.Header().Set(hdrContentType, "text/html; charset=utf-8")
+		_, _ = w.Write([]byte(uiPlaceholder))
+	default:
+		w.Header().Set(hdrContentType, "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusNotFound)
+		if strings.Contains(r.URL.Path, "/v1/") {
+			_, _ = w.Write([]byte("Invalid URL path: not a recognized HTTP API endpoint\n"))
+		} else {
+			_, _ = w.Write([]byte("Invalid URL path: if attempting to use the HTTP API, ensure the path starts with '/v1/'\n"))
+		}
+	}
+}
+
+const uiPlaceholder = `<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>minconsul</title></head>
+<body><h1>minconsul</h1><p>The web UI is not built yet. The HTTP API is at <a href="/v1/catalog/services">/v1/</a>.</p></body></html>
+`
+
+// Serve answers on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.srv == nil {
+		s.srv = &http.Server{
+			Handler:           s.serveHandler(),
+			ReadHeaderTimeout: 30 * time.Second,
+			BaseContext:       func(net.Listener) context.Context { return s.baseCtx },
+			ErrorLog:          s.logger.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
+		}
+	}
+	srv := s.srv
+	s.mu.Unlock()
+	s.logger.Info("HTTP API listening", "address", ln.Addr().String())
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Shutdown stops accepting and waits for in-flight requests (blocking
+// queries end with their request contexts) until ctx ends. Idempotent.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if s.srv == nil {
+		// Never served: make a later Serve return at once.
+		s.srv = &http.Server{Handler: s}
+	}
+	srv := s.srv
+	s.mu.Unlock()
+	s.cancel()
+	return srv.Shutdown(ctx)
+}
