@@ -132,3 +132,110 @@ func TestCluster_ThreeServers(t *testing.T) {
 		return fmt.Errorf("serfHealth of %s: %+v", old.NodeName(), checks)
 	})
 }
+
+// A client agent holds no state: its API and DNS answer through the
+// servers, and its services reach the catalog by anti-entropy.
+func TestCluster_ClientAgent(t *testing.T) {
+	servers := startCluster(t, 3)
+	cl := testutil.StartAgentNoWait(t, testutil.Options{NodeName: "client1", Mutate: func(c *agent.Config) {
+		c.Dev, c.DataDir = false, t.TempDir()
+		c.Server, c.Bootstrap = false, false
+		c.BindAddr, c.AdvertiseAddr = "127.0.0.20", "127.0.0.20"
+		c.HTTPAddr, c.DNSAddr = "127.0.0.20:0", "127.0.0.20:0"
+		c.GossipFast = true
+		c.StartJoin = []string{servers[0].SerfAddr()}
+	}})
+	cl.WaitReady(t)
+	c := client(t, cl)
+	if err := c.Agent().ServiceRegister(&api.AgentServiceRegistration{Name: "api", Port: 9000,
+		Check: &api.AgentServiceCheck{TTL: "30s", Status: api.HealthPassing}}); err != nil {
+		t.Fatal(err)
+	}
+	rows, _, err := c.Catalog().Service("api", "", nil)
+	if err != nil || len(rows) != 1 || rows[0].Node != "client1" || rows[0].Address != "127.0.0.20" {
+		t.Fatalf("catalog via client: %v %+v", err, rows)
+	}
+	if _, err := c.KV().Put(&api.KVPair{Key: "from-client", Value: []byte("1")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := client(t, servers[2]).KV().Get("from-client", &api.QueryOptions{AllowStale: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = p // replicated asynchronously to followers; the consistent read below is the real check
+	if p, _, err := client(t, servers[2]).KV().Get("from-client", &api.QueryOptions{RequireConsistent: true}); err != nil || p == nil {
+		t.Fatalf("consistent read on a server: %v %+v", err, p)
+	}
+	r := dnsQuery(t, cl.DNSAddr(), "api.service.consul", dns.TypeSRV)
+	if len(r.Answer) != 1 || r.Answer[0].(*dns.SRV).Port != 9000 {
+		t.Fatalf("client DNS: %v", r)
+	}
+	members, err := c.Agent().Members(false)
+	if err != nil || len(members) != 4 {
+		t.Fatalf("members from client: %v %d", err, len(members))
+	}
+	// Blocking query through the client is forwarded and woken.
+	_, meta, err := c.KV().Get("from-client", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan string, 1)
+	go func() {
+		p, _, _ := c.KV().Get("from-client", &api.QueryOptions{WaitIndex: meta.LastIndex, WaitTime: time.Minute})
+		if p != nil {
+			done <- string(p.Value)
+		} else {
+			done <- ""
+		}
+	}()
+	if _, err := client(t, servers[1]).KV().Put(&api.KVPair{Key: "from-client", Value: []byte("2")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case v := <-done:
+		if v != "2" {
+			t.Fatalf("blocking query through client woke with %q", v)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("blocking query through the client agent not woken")
+	}
+}
+
+// A graceful leave of a server (a follower, then the leader itself)
+// shrinks the Raft peers.
+func TestCluster_GracefulLeave(t *testing.T) {
+	for _, leaveLeader := range []bool{false, true} {
+		t.Run(fmt.Sprintf("leader=%v", leaveLeader), func(t *testing.T) { testGracefulLeave(t, leaveLeader) })
+	}
+}
+
+func testGracefulLeave(t *testing.T, leaveLeader bool) {
+	agents := startCluster(t, 3)
+	leader := leaderOf(t, agents)
+	var leaving, stay *testutil.TestAgent
+	for _, a := range agents {
+		if (a == leader) == leaveLeader && leaving == nil {
+			leaving = a
+		} else if a != leader || leaveLeader {
+			stay = a
+		}
+	}
+	if err := client(t, leaving).Agent().Leave(); err != nil {
+		t.Fatal(err)
+	}
+	c := client(t, stay)
+	testutil.Retry(t, 15*time.Second, func() error {
+		peers, err := c.Status().Peers()
+		if err != nil || len(peers) != 2 {
+			return fmt.Errorf("peers %v %v", peers, err)
+		}
+		n, _, err := c.Catalog().Node(leaving.NodeName(), nil)
+		if err != nil || n != nil {
+			return fmt.Errorf("left node still in catalog: %v", err)
+		}
+		return nil
+	})
+	if _, err := c.KV().Put(&api.KVPair{Key: "k", Value: []byte("v")}, nil); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -45,7 +45,7 @@ func (s *Store) Query(ctx context.Context, opts structs.QueryOptions, meta *stru
 		if err != nil || idx > opts.MinIndex || idx < opts.MinIndex {
 			return err
 		}
-		if ws.WatchCtx(ctx) != nil {
+		if watch(ctx, ws) != nil {
 			return nil // wait over: answer with what we have
 		}
 		// Woken: a consistent read must still be led by us.
@@ -89,7 +89,7 @@ func (s *Store) checkConsistency(ctx context.Context, c structs.Consistency) err
 	if err := s.waitReady(ctx); err != nil {
 		return err
 	}
-	if err := s.raft.VerifyLeader().Error(); err != nil {
+	if err := s.verifier.verify(ctx); err != nil {
 		return mapRaftErr(err)
 	}
 	return nil

@@ -1,0 +1,107 @@
+package raftstore
+
+import (
+	"context"
+	"sync"
+
+	"github.com/hashicorp/go-memdb"
+)
+
+// verifier coalesces leadership checks: every caller joins the next round
+// that has not started yet, and rounds run back to back. A round starts
+// after all its callers arrived, so its confirmation is as fresh as each of
+// them needs (a read index, shared), while a burst of reads — or 10,000
+// blocking queries woken by one write — costs one or two quorum round
+// trips instead of one each.
+type verifier struct {
+	mu      sync.Mutex
+	next    *verifyRound
+	running bool
+	run     func() error
+}
+
+type verifyRound struct {
+	done chan struct{}
+	err  error
+}
+
+func (v *verifier) verify(ctx context.Context) error {
+	v.mu.Lock()
+	if v.next == nil {
+		v.next = &verifyRound{done: make(chan struct{})}
+		if !v.running {
+			v.running = true
+			go v.loop()
+		}
+	}
+	r := v.next
+	v.mu.Unlock()
+	select {
+	case <-r.done:
+		return r.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (v *verifier) loop() {
+	for {
+		v.mu.Lock()
+		r := v.next
+		if r == nil {
+			v.running = false
+			v.mu.Unlock()
+			return
+		}
+		v.next = nil
+		v.mu.Unlock()
+		r.err = v.run()
+		close(r.done)
+	}
+}
+
+// watch waits for any channel in ws or ctx. memdb's WatchSet.WatchCtx
+// selects over 32 cases even for the one or two channels a typical query
+// watches; with many parked queries that dominates the wake-up cost.
+func watch(ctx context.Context, ws memdb.WatchSet) error {
+	if len(ws) > 3 {
+		return ws.WatchCtx(ctx)
+	}
+	var chs [3]<-chan struct{}
+	i := 0
+	for ch := range ws {
+		chs[i] = ch
+		i++
+	}
+	switch i {
+	case 0:
+		<-ctx.Done()
+		return ctx.Err()
+	case 1:
+		select {
+		case <-chs[0]:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	case 2:
+		select {
+		case <-chs[0]:
+			return nil
+		case <-chs[1]:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	select {
+	case <-chs[0]:
+		return nil
+	case <-chs[1]:
+		return nil
+	case <-chs[2]:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
