@@ -14,8 +14,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
-	"go.etcd.io/bbolt"
 	"github.com/minconsul/minconsul/structs"
+	"go.etcd.io/bbolt"
 )
 
 // Config is the raftstore's slice of the agent configuration.
