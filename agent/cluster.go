@@ -273,6 +273,9 @@ func (a *Agent) Join(ctx context.Context, addr string, wan bool) (int, error) {
 	if addr == "" {
 		return 0, structs.BadRequest("Missing address to join")
 	}
+	if a.serf == nil {
+		return 0, structs.BadRequest("this -dev agent runs without gossip (start it with -server-port or -join to cluster)")
+	}
 	n, err := a.serf.Join([]string{addr}, true)
 	if err != nil {
 		return n, fmt.Errorf("join %s: %w", addr, err)
@@ -286,6 +289,9 @@ func (a *Agent) Join(ctx context.Context, addr string, wan bool) (int, error) {
 func (a *Agent) ForceLeave(ctx context.Context, node string) error {
 	if node == "" {
 		return structs.BadRequest("Missing node name")
+	}
+	if a.serf == nil {
+		return structs.BadRequest("this -dev agent runs without gossip; there is no member to force out")
 	}
 	if err := a.serf.RemoveFailedNode(node); err != nil {
 		return fmt.Errorf("force-leave %s: %w", node, err)

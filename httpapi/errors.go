@@ -67,7 +67,10 @@ func errorStatus(err error) (int, string) {
 // trailing newline.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
-		// The client went away; nobody reads the answer.
+		// The client went away, or this agent is shutting down (the base
+		// context): answer 500 rather than an empty 200, which a client
+		// would take for success. A departed client never reads it.
+		http.Error(w, "request canceled: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
 	code, msg := errorStatus(err)

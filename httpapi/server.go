@@ -142,6 +142,8 @@ func (s *Server) routes() {
 	s.handle("/v1/status/leader", (*Server).statusLeader, get)
 	s.handle("/v1/status/peers", (*Server).statusPeers, get)
 	s.handle("/v1/operator/raft/configuration", (*Server).operatorRaftConfiguration, get)
+	s.handle("/v1/operator/raft/peer", (*Server).operatorRaftPeer, del)
+	s.handle("/v1/snapshot", (*Server).snapshotEndpoint, get, put)
 
 	if s.agent != nil {
 		s.handle("/v1/agent/self", (*Server).agentSelf, get)
@@ -159,6 +161,7 @@ func (s *Server) routes() {
 		s.handle("/v1/agent/check/update/", (*Server).agentCheckUpdate, put)
 		s.handle("/v1/agent/join/", (*Server).agentJoin, put)
 		s.handle("/v1/agent/leave", (*Server).agentLeave, put)
+		s.handle("/v1/agent/force-leave/", (*Server).agentForceLeave, put)
 		s.handle("/v1/agent/reload", (*Server).agentReload, put)
 	}
 

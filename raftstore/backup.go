@@ -32,15 +32,19 @@ type SnapshotMeta struct {
 // maxBackupSize bounds what a restore reads into memory.
 const maxBackupSize = 1 << 30
 
-// SaveSnapshot writes a consistent backup archive of the whole state (a
-// gzipped tar of meta.json, state.bin and SHA256SUMS). Leader only: it
-// confirms leadership first so the archive holds every acknowledged write.
-func (s *Store) SaveSnapshot(ctx context.Context, w io.Writer) (*SnapshotMeta, error) {
-	if err := s.checkConsistency(ctx, structs.ConsistencyConsistent); err != nil {
-		return nil, err
-	}
-	if err := s.Barrier(s.cfg.ApplyTimeout); err != nil {
-		return nil, err
+// SaveSnapshot writes a backup archive of the whole state (a gzipped tar
+// of meta.json, state.bin and SHA256SUMS). By default only the leader
+// answers, after confirming leadership, so the archive holds every
+// acknowledged write; stale takes whatever this server has (useful when
+// there is no leader, as Consul's ?stale).
+func (s *Store) SaveSnapshot(ctx context.Context, w io.Writer, stale bool) (*SnapshotMeta, error) {
+	if !stale {
+		if err := s.checkConsistency(ctx, structs.ConsistencyConsistent); err != nil {
+			return nil, err
+		}
+		if err := s.Barrier(s.cfg.ApplyTimeout); err != nil {
+			return nil, err
+		}
 	}
 	var state bytes.Buffer
 	st := s.State()

@@ -37,16 +37,25 @@ func (s *Store) Query(ctx context.Context, opts structs.QueryOptions, meta *stru
 	wait += rand.N(wait/16 + 1)
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
+	restored := false
 	for {
 		ws := memdb.NewWatchSet()
-		ws.Add(s.State().AbandonCh())
+		abandon := s.State().AbandonCh()
+		ws.Add(abandon)
 		idx, err := fn(ws)
 		meta.Index = max(idx, 1)
-		if err != nil || idx > opts.MinIndex || idx < opts.MinIndex {
+		// After a restore the data may have changed at the very index the
+		// client holds: answer it rather than wait on.
+		if err != nil || idx != opts.MinIndex || restored {
 			return err
 		}
 		if watch(ctx, ws) != nil {
 			return nil // wait over: answer with what we have
+		}
+		select {
+		case <-abandon:
+			restored = true
+		default:
 		}
 		// Woken: a consistent read must still be led by us.
 		if opts.Consistency != structs.ConsistencyStale {

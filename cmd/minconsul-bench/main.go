@@ -27,7 +27,9 @@ func main() {
 	flag.IntVar(&o.Watchers, "watchers", 10000, "parked blocking queries (d)")
 	flag.StringVar(&o.Binary, "binary", "", "minconsul binary for (e); built from the repo when empty")
 	flag.StringVar(&o.ProfileDir, "profile-dir", "", "write a CPU profile of each in-process agent's measured window here")
-	flag.StringVar(&only, "only", "", "comma-separated subset of a,b,c,d,e (a=kv get, b=kv put disk, c=dns srv, d=blocking wake, e=idle rss + startup)")
+	flag.StringVar(&only, "only", "", "comma-separated subset of a,b,c,d,e,f,g,h (a=kv get, b=kv put disk, c=dns srv, d=blocking wake, e=idle rss + startup,\n"+
+		"f=3-node put/get vs 3-node etcd and 1 node, g=leader kill to write, h=node kill to DNS removal)")
+	flag.IntVar(&o.Runs, "runs", 5, "process starts for the startup median (e), leader kills (g)")
 	flag.Parse()
 
 	want := map[string]bool{}
@@ -74,11 +76,21 @@ func main() {
 		return []benchkit.Result{r}, err
 	})
 	step("d", "blocking wake", func() ([]benchkit.Result, error) {
-		r, _, err := benchkit.BlockingWake(ctx, o)
-		return []benchkit.Result{r}, err
+		rs, _, err := benchkit.BlockingWake(ctx, o)
+		return rs, err
 	})
 	step("e", "idle rss + startup", func() ([]benchkit.Result, error) {
 		return benchkit.IdleRSS(ctx, o)
+	})
+
+	step("f", "3-node throughput vs etcd", func() ([]benchkit.Result, error) {
+		return benchkit.ClusterThroughput(ctx, o)
+	})
+	step("g", "leader failover", func() ([]benchkit.Result, error) {
+		return benchkit.Failover(ctx, o)
+	})
+	step("h", "dns removal of a dead node", func() ([]benchkit.Result, error) {
+		return benchkit.DNSRemoval(ctx, o)
 	})
 
 	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)

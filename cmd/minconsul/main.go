@@ -52,6 +52,7 @@ func commands() map[string]command {
 		"catalog":          {"Interact with the catalog", (*cli).catalogCmd},
 		"catalog nodes":    {"Lists all nodes in the given datacenter", (*cli).catalogNodes},
 		"catalog services": {"Lists all registered services in a datacenter", (*cli).catalogServices},
+		"force-leave":      {"Forces a member of the cluster to enter the \"left\" state", (*cli).forceLeaveCmd},
 		"join":             {"Tell Consul agent to join cluster", (*cli).joinCmd},
 		"kv":               {"Interact with the key-value store", (*cli).kvCmd},
 		"kv delete":        {"Removes data from the KV store", (*cli).kvDelete},
@@ -61,7 +62,13 @@ func commands() map[string]command {
 		"kv put":           {"Sets or updates data in the KV store", (*cli).kvPut},
 		"leave":            {"Gracefully leaves the Consul cluster and shuts down", (*cli).leaveCmd},
 		"members":          {"Lists the members of a Consul cluster", (*cli).membersCmd},
+		"operator":         {"Provides cluster-level tools for Consul operators", (*cli).operatorCmd},
+		"operator raft":    {"Provides cluster-level tools for Consul operators", (*cli).operatorRaftCmd},
 		"reload":           {"Triggers the agent to reload configuration files", (*cli).reloadCmd},
+		"snapshot":         {"Saves, restores and inspects snapshots of Consul server state", (*cli).snapshotCmd},
+		"snapshot inspect": {"Displays information about a Consul snapshot file", (*cli).snapshotInspect},
+		"snapshot restore": {"Restores snapshot of Consul server state", (*cli).snapshotRestore},
+		"snapshot save":    {"Saves snapshot of Consul server state", (*cli).snapshotSave},
 		"version":          {"Prints the Consul version", (*cli).versionCmd},
 	}
 }

@@ -95,7 +95,9 @@ func (f *Forwarder) anyServer() string {
 
 func (f *Forwarder) forward(w http.ResponseWriter, r *http.Request, pick func() string, hop int) {
 	var body []byte
-	streamed := r.ContentLength > maxBufferedBody
+	// Unknown length (chunked, as consul/api sends snapshot restores) is
+	// streamed too: it may be large.
+	streamed := r.ContentLength > maxBufferedBody || r.ContentLength < 0
 	if !streamed && r.Body != nil {
 		b, err := io.ReadAll(io.LimitReader(r.Body, maxBufferedBody+1))
 		if err != nil {
@@ -121,7 +123,10 @@ func (f *Forwarder) forward(w http.ResponseWriter, r *http.Request, pick func() 
 			return
 		}
 		if r.Context().Err() != nil {
-			return // the client went away
+			// The client went away, or this agent is shutting down (the
+			// HTTP server's base context): never leave a 200 with no body.
+			http.Error(w, "request canceled: "+r.Context().Err().Error(), http.StatusInternalServerError)
+			return
 		}
 		if streamed || !retryable(err) && !errors.Is(err, errNoTarget) || time.Now().After(deadline) {
 			status, msg := http.StatusInternalServerError, "No cluster leader"
@@ -134,6 +139,7 @@ func (f *Forwarder) forward(w http.ResponseWriter, r *http.Request, pick func() 
 		}
 		select {
 		case <-r.Context().Done():
+			http.Error(w, "request canceled: "+r.Context().Err().Error(), http.StatusInternalServerError)
 			return
 		case <-time.After(50 * time.Millisecond): // wait out an election
 		}
