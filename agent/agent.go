@@ -54,6 +54,9 @@ type Agent struct {
 	wg     sync.WaitGroup
 
 	serfEvents   chan serf.Event
+	serfStarted  time.Time
+	reapMu       sync.Mutex
+	reaped       map[string]string // serf-reaped member name -> node ID
 	reconcileCh  chan struct{}
 	bootstrapped atomic.Bool
 
@@ -113,7 +116,7 @@ func New(cfg *Config, logger hclog.Logger) (*Agent, error) {
 		services: map[string]*localService{}, checks: map[string]*localCheck{},
 		deregServices: map[string]bool{}, deregChecks: map[string]bool{},
 		syncCh: make(chan struct{}, 1), shutdownCh: make(chan struct{}),
-		serfEvents: make(chan serf.Event, 256), reconcileCh: make(chan struct{}, 1),
+		serfEvents: make(chan serf.Event, 256), reconcileCh: make(chan struct{}, 1), reaped: map[string]string{},
 	}, nil
 }
 
@@ -255,6 +258,7 @@ func (a *Agent) startServer(ctx context.Context) error {
 		NodeID: a.cfg.NodeID, NodeName: a.cfg.NodeName, DataDir: a.cfg.DataDir, Dev: a.cfg.Dev,
 		Bootstrap:      a.cfg.Bootstrap || a.cfg.BootstrapExpect == 1 || (a.cfg.Dev && a.cfg.BootstrapExpect == 0),
 		RaftMultiplier: a.cfg.RaftMultiplier,
+		NodeNameOf:     a.nodeNameOf,
 	}
 	if !a.lone() {
 		ln, err := net.Listen("tcp", net.JoinHostPort(a.cfg.BindAddr, strconv.Itoa(a.cfg.ServerPort)))

@@ -80,6 +80,7 @@ func (a *Agent) setupSerf() error {
 		return fmt.Errorf("start gossip on %s:%d: %w", a.cfg.BindAddr, a.cfg.SerfLANPort, err)
 	}
 	a.serf = s
+	a.serfStarted = time.Now()
 	a.wg.Add(1)
 	go a.serfEventLoop()
 	return nil
@@ -121,9 +122,11 @@ func (a *Agent) serfEventLoop() {
 		case <-a.ctx.Done():
 			return
 		case ev := <-a.serfEvents:
-			if _, ok := ev.(serf.MemberEvent); !ok {
+			me, ok := ev.(serf.MemberEvent)
+			if !ok {
 				continue
 			}
+			a.onMemberEvent(me)
 		case <-tick.C:
 		}
 		if a.cfg.Server {
@@ -131,6 +134,26 @@ func (a *Agent) serfEventLoop() {
 			select {
 			case a.reconcileCh <- struct{}{}:
 			default:
+			}
+		}
+	}
+}
+
+// onMemberEvent remembers reaped members for the leader, and makes an
+// agent re-sync when a server (re)appears (as Consul's ServerUp), so that a
+// restarted cluster gets this node's services back at once.
+func (a *Agent) onMemberEvent(me serf.MemberEvent) {
+	for _, m := range me.Members {
+		switch me.Type {
+		case serf.EventMemberReap:
+			if m.Tags["dc"] == a.cfg.Datacenter {
+				a.reapMu.Lock()
+				a.reaped[m.Name] = m.Tags["id"]
+				a.reapMu.Unlock()
+			}
+		case serf.EventMemberJoin:
+			if m.Tags["role"] == "consul" && m.Name != a.cfg.NodeName {
+				a.kick()
 			}
 		}
 	}
@@ -219,6 +242,16 @@ func (a *Agent) maybeBootstrap() {
 	}
 	a.bootstrapped.Store(true)
 	a.logger.Info("cluster bootstrapped", "servers", len(infos))
+}
+
+// nodeNameOf names a server by its node ID, from gossip.
+func (a *Agent) nodeNameOf(id string) string {
+	for _, m := range a.serverMembers() {
+		if m.id == id {
+			return m.name
+		}
+	}
+	return ""
 }
 
 // Router methods (for internal/rpc's Forwarder).

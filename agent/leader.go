@@ -90,7 +90,19 @@ func (a *Agent) reconcile(ctx context.Context) error {
 			return err
 		}
 	}
-	// Members gossip has reaped: gone from the catalog and from Raft.
+	// Members gossip reaped while we watched: gone from the catalog and Raft.
+	for name, id := range a.takeReaped() {
+		if err := a.removeMember(ctx, serf.Member{Name: name, Tags: map[string]string{"role": "consul", "id": id}}); err != nil {
+			return err
+		}
+	}
+	// Members absent from gossip altogether are only treated as reaped once
+	// this agent's gossip has run longer than the reconnect timeout: right
+	// after a restart, serf has not rediscovered everyone yet (its snapshot
+	// may miss recent members) and absence means nothing.
+	if time.Since(a.serfStarted) < a.reconnectTimeout() {
+		return nil
+	}
 	_, nodes, err := a.store.Nodes(nil)
 	if err != nil {
 		return err
@@ -130,6 +142,22 @@ func (a *Agent) reconcile(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+func (a *Agent) reconnectTimeout() time.Duration {
+	if a.cfg.ReconnectTimeout > 0 {
+		return a.cfg.ReconnectTimeout
+	}
+	return 72 * time.Hour
+}
+
+// takeReaped returns (and forgets) the members serf reaped: name -> node ID.
+func (a *Agent) takeReaped() map[string]string {
+	a.reapMu.Lock()
+	defer a.reapMu.Unlock()
+	r := a.reaped
+	a.reaped = map[string]string{}
+	return r
 }
 
 func (a *Agent) selfMember() serf.Member {

@@ -37,6 +37,10 @@ type Config struct {
 	Listener net.Listener
 	Dial     func(addr string, timeout time.Duration) (net.Conn, error)
 
+	// NodeNameOf maps another server's ID to its node name (from gossip)
+	// for /v1/operator/raft/configuration.
+	NodeNameOf func(id string) string
+
 	// Bootstrap makes this server a one-voter cluster when it has no state.
 	Bootstrap bool
 
@@ -333,6 +337,10 @@ func (s *Store) RaftConfiguration() (*structs.RaftConfigurationResponse, error) 
 		name := string(srv.ID)
 		if string(srv.ID) == s.cfg.NodeID {
 			name = s.cfg.NodeName
+		} else if s.cfg.NodeNameOf != nil {
+			if n := s.cfg.NodeNameOf(string(srv.ID)); n != "" {
+				name = n
+			}
 		}
 		out.Servers = append(out.Servers, &structs.RaftServer{
 			ID: string(srv.ID), Node: name, Address: string(srv.Address),
