@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -237,5 +238,44 @@ func testGracefulLeave(t *testing.T, leaveLeader bool) {
 	})
 	if _, err := c.KV().Put(&api.KVPair{Key: "k", Value: []byte("v")}, nil); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Five servers: losing two keeps the cluster writable; losing a third
+// makes writes fail cleanly (500, bounded), never hang.
+func TestCluster_FiveServersQuorum(t *testing.T) {
+	agents := startCluster(t, 5)
+	leader := leaderOf(t, agents)
+	c := client(t, leader)
+	testutil.Retry(t, 15*time.Second, func() error {
+		peers, err := c.Status().Peers()
+		if err != nil || len(peers) != 5 {
+			return fmt.Errorf("peers %v %v", peers, err)
+		}
+		return nil
+	})
+	var followers []*testutil.TestAgent
+	for _, a := range agents {
+		if a != leader {
+			followers = append(followers, a)
+		}
+	}
+	_ = followers[0].Shutdown()
+	_ = followers[1].Shutdown()
+	if _, err := client(t, followers[2]).KV().Put(&api.KVPair{Key: "two-down", Value: []byte("ok")}, nil); err != nil {
+		t.Fatalf("write with 3 of 5 alive: %v", err)
+	}
+	_ = leader.Shutdown()
+	start := time.Now()
+	_, err := client(t, followers[2]).KV().Put(&api.KVPair{Key: "three-down", Value: []byte("no")}, nil)
+	if err == nil || !strings.Contains(err.Error(), "500") {
+		t.Fatalf("write with 2 of 5 alive: %v", err)
+	}
+	if d := time.Since(start); d > 15*time.Second {
+		t.Fatalf("failed write took %v", d)
+	}
+	// A survivor still answers ?stale reads without a leader.
+	if _, meta, err := client(t, followers[3]).KV().Get("anything", &api.QueryOptions{AllowStale: true}); err != nil || meta.KnownLeader {
+		t.Fatalf("stale read on a survivor: %v %+v", err, meta)
 	}
 }

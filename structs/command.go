@@ -69,12 +69,17 @@ type Command struct {
 	Deregister *DeregisterRequest `codec:",omitempty"`
 }
 
-func msgpackHandle() *codec.MsgpackHandle {
+// handle is read-only after construction and safe for concurrent use; it
+// is shared because a codec handle caches per-type encoders, and building
+// them again for every Raft entry cost more than the encoding itself.
+var handle = func() *codec.MsgpackHandle {
 	h := &codec.MsgpackHandle{}
 	h.RawToString = true
 	h.WriteExt = true
 	return h
-}
+}()
+
+func msgpackHandle() *codec.MsgpackHandle { return handle }
 
 // Encode serialises a value (a Command, or a snapshot record) with msgpack.
 func Encode(v any) ([]byte, error) {
