@@ -164,7 +164,7 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 
 	var httpStore httpapi.Store = a.remote
 	if a.store != nil {
-		httpStore = a.store
+		httpStore = serverStore{Store: a.store, backend: a.backend.(*serverBackend)}
 	}
 	a.http = httpapi.New(httpapi.Config{Datacenter: a.cfg.Datacenter, NodeName: a.cfg.NodeName, UIEnabled: a.cfg.UIEnabled},
 		httpStore, a, a.logger.Named("http"))

@@ -323,13 +323,9 @@ func (s *Server) kvPut(q *request, key string) error {
 	if q.r.ContentLength > structs.MaxKVValueSize {
 		return tooLarge(q.r.ContentLength)
 	}
-	// A chunked body has no length up front: read one byte past the limit.
-	var value []byte
-	if q.r.Body != nil {
-		value, err = io.ReadAll(io.LimitReader(q.r.Body, structs.MaxKVValueSize+1))
-		if err != nil {
-			return badRequest("Failed to read request body: " + err.Error())
-		}
+	value, err := readValue(q.r)
+	if err != nil {
+		return badRequest("Failed to read request body: " + err.Error())
 	}
 	if len(value) > structs.MaxKVValueSize {
 		return tooLarge(int64(len(value)))
@@ -351,6 +347,25 @@ func (s *Server) kvPut(q *request, key string) error {
 		ok, _ = res.(bool)
 	}
 	return writeBool(q, idx, ok)
+}
+
+// readValue reads a PUT body of at most MaxKVValueSize+1 bytes (one past
+// the limit, so that the caller can refuse a chunked body that is too
+// large). With a Content-Length, as every client but a chunked one sends,
+// it is one exactly sized read instead of io.ReadAll's growing buffer.
+func readValue(r *http.Request) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	n := r.ContentLength
+	if n < 0 || n > structs.MaxKVValueSize {
+		return io.ReadAll(io.LimitReader(r.Body, structs.MaxKVValueSize+1))
+	}
+	value := make([]byte, n)
+	if _, err := io.ReadFull(r.Body, value); err != nil {
+		return nil, err
+	}
+	return value, nil
 }
 
 func tooLarge(n int64) error {

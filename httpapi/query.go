@@ -169,12 +169,18 @@ func (s *Server) checkDC(q *request) error {
 }
 
 func setMeta(h http.Header, m *structs.QueryMeta) {
-	setIndex(h, m.Index)
+	idx := m.Index
+	if idx == 0 {
+		idx = 1
+	}
 	last := m.LastContact
 	if last < 0 {
 		last = 0
 	}
-	h[hdrLastContact] = []string{strconv.FormatUint(uint64(last/time.Millisecond), 10)}
+	// One backing array for both values: every blocking answer sets them.
+	vals := &[2]string{strconv.FormatUint(idx, 10), strconv.FormatUint(uint64(last/time.Millisecond), 10)}
+	h[hdrIndex] = vals[0:1:1]
+	h[hdrLastContact] = vals[1:2:2]
 	if m.KnownLeader {
 		h[hdrKnownLeader] = trueHeader
 	} else {

@@ -51,11 +51,21 @@ func (f *FSM) Apply(l *raft.Log) any {
 	}
 	var cmd structs.Command
 	if err := structs.Decode(l.Data, &cmd); err != nil {
-		return applyResult{Err: structs.BadRequest(fmt.Sprintf("decode command: %v", err))}
+		return decodeError(err)
 	}
-	v, err := f.applyCommand(l.Index, &cmd)
+	return f.applyOne(l.Index, &cmd)
+}
+
+func decodeError(err error) applyResult {
+	return applyResult{Err: structs.BadRequest(fmt.Sprintf("decode command: %v", err))}
+}
+
+// applyOne applies a decoded command in its own transaction and wraps the
+// outcome for the raft future.
+func (f *FSM) applyOne(idx uint64, cmd *structs.Command) applyResult {
+	v, err := f.applyCommand(idx, cmd)
 	if err != nil && !errors.Is(err, structs.ErrBadRequest) {
-		f.logger.Error("apply failed", "type", cmd.Type, "index", l.Index, "error", err)
+		f.logger.Error("apply failed", "type", cmd.Type, "index", idx, "error", err)
 	}
 	return applyResult{Value: v, Err: err}
 }

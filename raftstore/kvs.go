@@ -120,9 +120,14 @@ func kvSetTxn(tx *memdb.Txn, idx uint64, in *structs.DirEntry) error {
 	if err := tx.Insert(tableKVs, e); err != nil {
 		return err
 	}
-	// A live key no longer needs its tombstone.
-	if _, err := tx.DeleteAll(tableTombstones, "id", in.Key); err != nil {
+	// A live key no longer needs its tombstone. (First, not DeleteAll: no
+	// iterator to build on this hot path, where there is rarely one.)
+	if t, err := tx.First(tableTombstones, "id", in.Key); err != nil {
 		return err
+	} else if t != nil {
+		if err := tx.Delete(tableTombstones, t); err != nil {
+			return err
+		}
 	}
 	return setIndexTxn(tx, tableKVs, idx)
 }

@@ -120,6 +120,9 @@ func (s *Store) raftConfig() *raft.Config {
 	rc.SnapshotThreshold = 16384
 	rc.SnapshotInterval = 120 * time.Second
 	rc.TrailingLogs = 10240
+	// Emit each Raft metric once, not also under its legacy name: the
+	// replication and commit paths call them per batch.
+	rc.NoLegacyTelemetry = true
 	return rc
 }
 

@@ -3,6 +3,7 @@ package raftstore
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-memdb"
 )
@@ -60,12 +61,16 @@ func (v *verifier) loop() {
 	}
 }
 
-// watch waits for any channel in ws or ctx. memdb's WatchSet.WatchCtx
-// selects over 32 cases even for the one or two channels a typical query
-// watches; with many parked queries that dominates the wake-up cost.
-func watch(ctx context.Context, ws memdb.WatchSet) error {
+// watch waits for any channel in ws (true) or for ctx or the query's
+// timer, due at deadline (false). memdb's WatchSet.WatchCtx selects over
+// 32 cases even for the one or two channels a typical query watches, and
+// needs a context; with many parked queries that dominates the wake-up
+// cost.
+func watch(ctx context.Context, ws memdb.WatchSet, expired <-chan time.Time, deadline time.Time) bool {
 	if len(ws) > 3 {
-		return ws.WatchCtx(ctx)
+		ctx, cancel := context.WithDeadline(ctx, deadline)
+		defer cancel()
+		return ws.WatchCtx(ctx) == nil
 	}
 	var chs [3]<-chan struct{}
 	i := 0
@@ -73,35 +78,18 @@ func watch(ctx context.Context, ws memdb.WatchSet) error {
 		chs[i] = ch
 		i++
 	}
-	switch i {
-	case 0:
-		<-ctx.Done()
-		return ctx.Err()
-	case 1:
-		select {
-		case <-chs[0]:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	case 2:
-		select {
-		case <-chs[0]:
-			return nil
-		case <-chs[1]:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	// A nil channel never fires: fewer than three watched channels need no
+	// separate cases.
 	select {
 	case <-chs[0]:
-		return nil
+		return true
 	case <-chs[1]:
-		return nil
+		return true
 	case <-chs[2]:
-		return nil
+		return true
 	case <-ctx.Done():
-		return ctx.Err()
+		return false
+	case <-expired:
+		return false
 	}
 }

@@ -1,8 +1,8 @@
 package structs
 
 import (
-	"bytes"
 	"fmt"
+	"sync"
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
 )
@@ -81,18 +81,64 @@ var handle = func() *codec.MsgpackHandle {
 
 func msgpackHandle() *codec.MsgpackHandle { return handle }
 
+// Encoders and decoders are pooled: building one (driver, state) cost as
+// much as encoding a small KV command, and every write and every applied
+// Raft entry needs one. Each is used by one goroutine between Get and Put.
+var (
+	encoders = sync.Pool{New: func() any {
+		p := &pooledEncoder{park: []byte{}}
+		p.enc = codec.NewEncoderBytes(&p.park, handle)
+		return p
+	}}
+	decoders = sync.Pool{New: func() any { return codec.NewDecoderBytes([]byte{}, handle) }}
+)
+
+// pooledEncoder keeps the output slice in its own fields so that pointing
+// the encoder at it allocates nothing; park (empty, never nil: the codec
+// allocates for a nil one) is where the encoder points while idle.
+type pooledEncoder struct {
+	enc  *codec.Encoder
+	out  []byte
+	park []byte
+}
+
 // Encode serialises a value (a Command, or a snapshot record) with msgpack.
+// The returned slice is newly allocated (Raft keeps it).
 func Encode(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := codec.NewEncoder(&buf, msgpackHandle()).Encode(v); err != nil {
+	p := encoders.Get().(*pooledEncoder)
+	p.out = make([]byte, 0, encodedSizeHint(v))
+	p.enc.ResetBytes(&p.out)
+	err := p.enc.Encode(v)
+	out := p.out
+	p.out = nil
+	p.enc.ResetBytes(&p.park)
+	encoders.Put(p)
+	if err != nil {
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	return out, nil
+}
+
+// encodedSizeHint sizes Encode's output so that a KV write is one
+// allocation; anything else grows as needed.
+func encodedSizeHint(v any) int {
+	if c, ok := v.(*Command); ok && c.KV != nil {
+		return 64 + len(c.KV.Key) + len(c.KV.Value) + len(c.KV.Session)
+	}
+	return 256
 }
 
 // Decode is the inverse of Encode.
 func Decode(b []byte, v any) error {
-	return codec.NewDecoderBytes(b, msgpackHandle()).Decode(v)
+	if b == nil {
+		b = []byte{} // ResetBytes ignores nil: keep the "no input" error
+	}
+	d := decoders.Get().(*codec.Decoder)
+	d.ResetBytes(b)
+	err := d.Decode(v)
+	d.ResetBytes([]byte{}) // drop the reference to b
+	decoders.Put(d)
+	return err
 }
 
 // NewEncoder and NewDecoder stream msgpack values (used by snapshots).

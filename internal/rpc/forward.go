@@ -50,6 +50,10 @@ func isLocalPath(p string) bool {
 	return !strings.HasPrefix(p, "/v1/") || strings.HasPrefix(p, "/v1/agent/")
 }
 
+func isKVWrite(r *http.Request) bool {
+	return (r.Method == http.MethodPut || r.Method == http.MethodDelete) && strings.HasPrefix(r.URL.Path, "/v1/kv/")
+}
+
 func isStale(r *http.Request) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return false
@@ -63,14 +67,26 @@ func (f *Forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.local.ServeHTTP(w, r)
 		return
 	}
-	hop := hops(r)
 	server := f.router.IsServer()
+	// The leader answers everything itself: skip the hop header and the
+	// query-string parse of isStale (r.URL.Query allocates a map per call)
+	// on the path every blocking query takes.
+	if server && f.router.IsLeader() {
+		f.local.ServeHTTP(w, r)
+		return
+	}
+	hop := hops(r)
 	switch {
 	case server && (f.router.IsLeader() || isStale(r) || hop >= maxHops):
 		f.local.ServeHTTP(w, r)
 		return
 	case server && strings.HasPrefix(r.URL.Path, "/v1/status/"):
 		f.local.ServeHTTP(w, r) // every server knows the leader and peers
+		return
+	case server && isKVWrite(r):
+		// The handler runs here; the server's store forwards only the
+		// command to the leader (/rpc/apply), not the whole request.
+		f.local.ServeHTTP(w, r)
 		return
 	}
 	var pick func() string
