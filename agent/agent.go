@@ -60,15 +60,12 @@ type Agent struct {
 	reconcileCh  chan struct{}
 	bootstrapped atomic.Bool
 
-	mu            sync.Mutex
-	services      map[string]*localService
-	checks        map[string]*localCheck
-	deregServices map[string]bool // removed locally, still to remove from the catalog
-	deregChecks   map[string]bool
-	dirty         bool
-	syncCh        chan struct{}
-	syncMu        sync.Mutex  // one sync at a time
-	synced        atomic.Bool // the first sync after start has happened
+	mu       sync.Mutex
+	services map[string]*localService
+	checks   map[string]*localCheck
+	syncCh   chan struct{}
+	syncMu   sync.Mutex  // one sync at a time
+	synced   atomic.Bool // the first sync after start has happened
 
 	shutdownCh   chan struct{} // closed when /v1/agent/leave asks the process to stop
 	leaveOnce    sync.Once
@@ -114,7 +111,6 @@ func New(cfg *Config, logger hclog.Logger) (*Agent, error) {
 	return &Agent{
 		cfg: cfg, logger: logger,
 		services: map[string]*localService{}, checks: map[string]*localCheck{},
-		deregServices: map[string]bool{}, deregChecks: map[string]bool{},
 		syncCh: make(chan struct{}, 1), shutdownCh: make(chan struct{}),
 		serfEvents: make(chan serf.Event, 256), reconcileCh: make(chan struct{}, 1), reaped: map[string]string{},
 	}, nil

@@ -55,11 +55,8 @@ func (a *Agent) startLeading() func() {
 func (a *Agent) lead(ctx context.Context) {
 	a.logger.Info("cluster leadership acquired")
 	defer a.logger.Info("cluster leadership lost")
-	// Apply everything the previous leader committed before acting on it.
-	if err := a.store.Barrier(time.Minute); err != nil {
-		a.logger.Error("leader barrier failed", "error", err)
-		return
-	}
+	// raftstore publishes leadership only after its own-term barrier has
+	// applied, so the state read here includes everything committed.
 	t := time.NewTicker(reconcileInterval)
 	defer t.Stop()
 	for {

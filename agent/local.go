@@ -254,7 +254,6 @@ func (a *Agent) ServiceDeregister(ctx context.Context, id string) error {
 			a.removeCheckLocked(cid)
 		}
 	}
-	a.deregServices[id] = true
 	a.mu.Unlock()
 	a.syncNow(ctx)
 	return nil
@@ -351,7 +350,6 @@ func (a *Agent) setStatusLocked(id, status, output string) bool {
 	hc := *c.hc
 	hc.Status, hc.Output = status, output
 	c.hc = &hc
-	a.dirty = true
 	return true
 }
 
@@ -360,7 +358,6 @@ func (a *Agent) addCheckLocked(c *localCheck) {
 		old.stop()
 	}
 	a.checks[c.hc.CheckID] = c
-	delete(a.deregChecks, c.hc.CheckID)
 	a.startCheckLocked(c)
 }
 
@@ -368,7 +365,6 @@ func (a *Agent) removeCheckLocked(id string) {
 	if c, ok := a.checks[id]; ok {
 		c.stop()
 		delete(a.checks, id)
-		a.deregChecks[id] = true
 	}
 }
 

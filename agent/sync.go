@@ -193,17 +193,11 @@ func (a *Agent) sync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.mu.Lock()
-	for id := range a.checks {
-		known[id] = true
-	}
-	a.deregServices = map[string]bool{}
-	a.deregChecks = map[string]bool{}
-	a.mu.Unlock()
 	for _, c := range nodeChecks {
 		if c.CheckID == structs.SerfCheckID || localChecks[c.CheckID] != nil {
 			continue
 		}
+		// Registered while this sync ran? Then the next sync writes it.
 		a.mu.Lock()
 		_, stillLocal := a.checks[c.CheckID]
 		a.mu.Unlock()

@@ -182,7 +182,7 @@ func TestE2E_KillRestartKeepsWrites(t *testing.T) {
 	if err := c.Agent().ServiceRegister(&api.AgentServiceRegistration{Name: "keep", Port: 1}); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := p.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	<-p.exited

@@ -265,7 +265,7 @@ func (c *procCluster) kill(i int) {
 	nd := c.nodes[i]
 	nd.slotv.down()
 	nd.down = true
-	nd.p.kill() // SIGKILL
+	nd.p.Kill() // SIGKILL
 }
 
 func (c *procCluster) restart(i int) {
@@ -283,7 +283,7 @@ func (c *procCluster) restart(i int) {
 
 func (c *procCluster) pause(i int) {
 	c.nodes[i].paused = true
-	if err := c.nodes[i].p.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+	if err := c.nodes[i].p.Signal(syscall.SIGSTOP); err != nil {
 		c.t.Fatal(err)
 	}
 }
@@ -315,7 +315,7 @@ func (c *procCluster) seenFailed(i int) error {
 }
 
 func (c *procCluster) resume(i int) {
-	if err := c.nodes[i].p.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+	if err := c.nodes[i].p.Signal(syscall.SIGCONT); err != nil {
 		c.t.Fatal(err)
 	}
 	c.nodes[i].paused = false

@@ -1,15 +1,13 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
-	"io"
+	"github.com/minconsul/minconsul/internal/agentproc"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -22,62 +20,35 @@ import (
 
 // proc is a minconsul binary running as a real process.
 type proc struct {
+	*agentproc.Proc
 	t        *testing.T
-	cmd      *exec.Cmd
 	mu       sync.Mutex
 	log      bytes.Buffer
 	httpAddr string
 	dnsAddr  string
-	exited   chan struct{}
-	exitErr  error
+	exited   <-chan struct{}
 }
-
-var addrRE = regexp.MustCompile(`http=(\S+) dns=(\S+)`)
 
 // startProc runs bin with args and waits until it logs where it listens
 // (ports are 0 everywhere, so the log is the only place to learn them).
 func startProc(t *testing.T, bin string, args ...string) *proc {
 	t.Helper()
-	p := &proc{t: t, exited: make(chan struct{})}
-	p.cmd = exec.Command(bin, args...)
-	pr, pw := io.Pipe()
-	p.cmd.Stdout, p.cmd.Stderr = pw, pw
-	found := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(pr)
-		once := sync.Once{}
-		for sc.Scan() {
-			line := sc.Text()
-			p.mu.Lock()
-			p.log.WriteString(line + "\n")
-			if m := addrRE.FindStringSubmatch(line); m != nil && p.httpAddr == "" {
-				p.httpAddr, p.dnsAddr = m[1], m[2]
-				once.Do(func() { close(found) })
-			}
-			p.mu.Unlock()
-		}
-	}()
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start %v: %v", args, err)
+	p := &proc{t: t}
+	ap, err := agentproc.Start(context.Background(), bin, args, func(line string) {
+		p.mu.Lock()
+		p.log.WriteString(line + "\n")
+		p.mu.Unlock()
+	}, 20*time.Second)
+	if err != nil {
+		t.Fatalf("start %v: %v\n%s", args, err, p.logs())
 	}
-	go func() {
-		p.exitErr = p.cmd.Wait()
-		pw.Close()
-		close(p.exited)
-	}()
+	p.Proc, p.httpAddr, p.dnsAddr, p.exited = ap, ap.HTTP, ap.DNS, ap.Exited()
 	t.Cleanup(func() {
-		p.kill()
+		p.Kill()
 		if t.Failed() {
 			t.Logf("process log (%v):\n%s", args, p.logs())
 		}
 	})
-	select {
-	case <-found:
-	case <-p.exited:
-		t.Fatalf("agent exited early: %v\n%s", p.exitErr, p.logs())
-	case <-time.After(20 * time.Second):
-		t.Fatalf("agent did not report its addresses:\n%s", p.logs())
-	}
 	return p
 }
 
@@ -85,15 +56,6 @@ func (p *proc) logs() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.log.String()
-}
-
-func (p *proc) kill() {
-	select {
-	case <-p.exited:
-	default:
-		_ = p.cmd.Process.Kill()
-		<-p.exited
-	}
 }
 
 func (p *proc) client() *api.Client {
@@ -122,15 +84,10 @@ func (p *proc) waitLeader(node string) {
 
 // signal sends sig and waits up to d for the process to exit.
 func (p *proc) signal(sig syscall.Signal, d time.Duration) error {
-	if err := p.cmd.Process.Signal(sig); err != nil {
+	if err := p.Signal(sig); err != nil {
 		return err
 	}
-	select {
-	case <-p.exited:
-		return p.exitErr
-	case <-time.After(d):
-		return fmt.Errorf("still running %s after %v", d, sig)
-	}
+	return p.WaitExit(d)
 }
 
 // run runs a CLI command to completion and returns its output.

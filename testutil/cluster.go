@@ -1,18 +1,16 @@
 package testutil
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
+	"github.com/minconsul/minconsul/internal/agentproc"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,17 +60,12 @@ type Node struct {
 	DataDir string
 	join    []string
 
-	mu         sync.Mutex
-	log        strings.Builder
-	cmd        *exec.Cmd
-	exited     chan struct{}
-	exitErr    error
-	httpAddr   string
-	dnsAddr    string
-	serfAddr   string
-	serverPort int
-	starts     int
-	stopped    bool // SIGSTOPped
+	mu      sync.Mutex
+	log     strings.Builder
+	proc    *agentproc.Proc
+	addrs   agentproc.Addrs
+	starts  int
+	stopped bool // SIGSTOPped
 }
 
 // clusterSeq gives every cluster in the test process its own 127.0.N.0/24,
@@ -173,74 +166,33 @@ func (c *Cluster) Running(nodes []*Node) []*Node {
 	return out
 }
 
-var startedRE = regexp.MustCompile(`agent started: .*http=(\S+) dns=(\S+) server_port=(\d+) serf_lan=(\S+)`)
-
 // start runs the agent; on a restart every port is the one it had.
 func (n *Node) start(extra []string) {
 	t := n.c.t
 	t.Helper()
 	n.mu.Lock()
-	httpPort, dnsPort, serfPort, serverPort := "0", "0", "0", "0"
-	if n.starts > 0 {
-		_, httpPort, _ = net.SplitHostPort(n.httpAddr)
-		_, dnsPort, _ = net.SplitHostPort(n.dnsAddr)
-		_, serfPort, _ = net.SplitHostPort(n.serfAddr)
-		serverPort = strconv.Itoa(n.serverPort)
-	}
+	ports := n.addrs.PortFlags()
 	n.starts++
 	fmt.Fprintf(&n.log, "---- start #%d at %s ----\n", n.starts, time.Now().Format(time.RFC3339Nano))
 	n.mu.Unlock()
-	args := []string{"agent", "-node", n.Name, "-data-dir", n.DataDir,
+	args := append([]string{"agent", "-node", n.Name, "-data-dir", n.DataDir,
 		"-bind", n.IP, "-advertise", n.IP, "-client", n.IP,
-		"-http-port", httpPort, "-dns-port", dnsPort, "-serf-lan-port", serfPort, "-server-port", serverPort,
-		"-config-file", n.c.config, "-log-level", "debug"}
+		"-config-file", n.c.config, "-log-level", "debug"}, ports...)
 	for _, j := range n.join {
 		args = append(args, "-retry-join", j)
 	}
 	args = append(args, extra...)
-	cmd := exec.Command(n.c.bin, args...)
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, pw
-	found := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		once := sync.Once{}
-		for sc.Scan() {
-			line := sc.Text()
-			n.mu.Lock()
-			n.log.WriteString(line + "\n")
-			if m := startedRE.FindStringSubmatch(line); m != nil {
-				n.httpAddr, n.dnsAddr, n.serfAddr = m[1], m[2], m[4]
-				n.serverPort, _ = strconv.Atoi(m[3])
-				once.Do(func() { close(found) })
-			}
-			n.mu.Unlock()
-		}
-		_, _ = io.Copy(io.Discard, pr)
-	}()
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", n.Name, err)
-	}
-	exited := make(chan struct{})
-	n.mu.Lock()
-	n.cmd, n.exited, n.exitErr = cmd, exited, nil
-	n.mu.Unlock()
-	go func() {
-		err := cmd.Wait()
+	p, err := agentproc.Start(context.Background(), n.c.bin, args, func(line string) {
 		n.mu.Lock()
-		n.exitErr = err
+		n.log.WriteString(line + "\n")
 		n.mu.Unlock()
-		pw.Close()
-		close(exited)
-	}()
-	select {
-	case <-found:
-	case <-exited:
-		t.Fatalf("%s exited early: %v\n%s", n.Name, n.exitErr, n.Logs())
-	case <-time.After(20 * time.Second):
-		t.Fatalf("%s did not report its addresses:\n%s", n.Name, n.Logs())
+	}, 20*time.Second)
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", n.Name, err, n.Logs())
 	}
+	n.mu.Lock()
+	n.proc, n.addrs, n.stopped = p, p.Addrs, false
+	n.mu.Unlock()
 }
 
 // Logs is everything the node logged over all its starts.
@@ -251,29 +203,21 @@ func (n *Node) Logs() string {
 }
 
 // HTTPAddr, DNSAddr, SerfAddr are host:port; ServerAddr is the Raft/RPC address.
-func (n *Node) HTTPAddr() string { n.mu.Lock(); defer n.mu.Unlock(); return n.httpAddr }
-func (n *Node) DNSAddr() string  { n.mu.Lock(); defer n.mu.Unlock(); return n.dnsAddr }
-func (n *Node) SerfAddr() string { n.mu.Lock(); defer n.mu.Unlock(); return n.serfAddr }
+func (n *Node) HTTPAddr() string { n.mu.Lock(); defer n.mu.Unlock(); return n.addrs.HTTP }
+func (n *Node) DNSAddr() string  { n.mu.Lock(); defer n.mu.Unlock(); return n.addrs.DNS }
+func (n *Node) SerfAddr() string { n.mu.Lock(); defer n.mu.Unlock(); return n.addrs.Serf }
 func (n *Node) ServerAddr() string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return net.JoinHostPort(n.IP, strconv.Itoa(n.serverPort))
+	return net.JoinHostPort(n.IP, strconv.Itoa(n.addrs.ServerPort))
 }
 
 // Alive reports a process that has not exited (a SIGSTOPped one counts).
 func (n *Node) Alive() bool {
 	n.mu.Lock()
-	ch := n.exited
+	p := n.proc
 	n.mu.Unlock()
-	if ch == nil {
-		return false
-	}
-	select {
-	case <-ch:
-		return false
-	default:
-		return true
-	}
+	return p != nil && p.Alive()
 }
 
 // Client is an official API client talking to this node, with a timeout
@@ -295,12 +239,12 @@ func (n *Node) ClientTimeout(d time.Duration) *api.Client {
 func (n *Node) signal(sig syscall.Signal) {
 	n.c.t.Helper()
 	n.mu.Lock()
-	cmd := n.cmd
+	p := n.proc
 	n.mu.Unlock()
-	if cmd == nil || !n.Alive() {
+	if p == nil || !p.Alive() {
 		n.c.t.Fatalf("%s: not running (signal %v)", n.Name, sig)
 	}
-	if err := cmd.Process.Signal(sig); err != nil {
+	if err := p.Signal(sig); err != nil {
 		n.c.t.Fatalf("%s: signal %v: %v", n.Name, sig, err)
 	}
 	n.mu.Lock()
@@ -318,24 +262,20 @@ func (n *Node) Kill() {
 
 func (n *Node) kill() {
 	n.mu.Lock()
-	cmd, ch := n.cmd, n.exited
+	p := n.proc
 	n.mu.Unlock()
-	if cmd == nil || !n.Alive() {
-		return
+	if p != nil {
+		p.Kill()
 	}
-	_ = cmd.Process.Kill()
-	<-ch
 }
 
 func (n *Node) waitExit(d time.Duration) {
 	n.c.t.Helper()
 	n.mu.Lock()
-	ch := n.exited
+	p := n.proc
 	n.mu.Unlock()
-	select {
-	case <-ch:
-	case <-time.After(d):
-		n.c.t.Fatalf("%s still running %v after being asked to exit", n.Name, d)
+	if err := p.WaitExit(d); err != nil && p.Alive() {
+		n.c.t.Fatalf("%s: %v after being asked to exit", n.Name, err)
 	}
 }
 

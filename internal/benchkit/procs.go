@@ -1,18 +1,16 @@
 package benchkit
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/minconsul/minconsul/internal/agentproc"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,8 +19,8 @@ import (
 
 // ProcNode is one minconsul server running as a process of the built
 // binary on its own loopback IP. Every port is 0 on the first start and
-// read back from the `agent started:` log line; a restart reuses them so
-// the Raft and gossip addresses stay the same.
+// read back from its log; a restart reuses them so the Raft and gossip
+// addresses stay the same.
 type ProcNode struct {
 	Name, IP, DataDir string
 
@@ -30,14 +28,11 @@ type ProcNode struct {
 	config string // -config-file, "" for none
 	expect int    // -bootstrap-expect
 
-	mu         sync.Mutex
-	log        tailBuffer
-	cmd        *exec.Cmd
-	exited     chan struct{}
-	http, dns  string
-	serf       string
-	serverPort int
-	starts     int
+	mu     sync.Mutex
+	log    tailBuffer
+	proc   *agentproc.Proc
+	addrs  agentproc.Addrs
+	starts int
 }
 
 // ProcCluster is N minconsul servers started with -bootstrap-expect N
@@ -45,8 +40,6 @@ type ProcNode struct {
 type ProcCluster struct {
 	Nodes []*ProcNode
 }
-
-var startedRE = regexp.MustCompile(`agent started: .*http=(\S+) dns=(\S+) server_port=(\d+) serf_lan=(\S+)`)
 
 // StartProcCluster starts one server per IP, data dirs under dir, and
 // waits until they agree on a leader and each of them accepts a write.
@@ -75,19 +68,12 @@ func StartProcCluster(ctx context.Context, bin, dir string, ips []string, config
 
 func (n *ProcNode) start(ctx context.Context, join []string) error {
 	n.mu.Lock()
-	httpPort, dnsPort, serfPort, serverPort := "0", "0", "0", "0"
-	if n.starts > 0 {
-		_, httpPort, _ = net.SplitHostPort(n.http)
-		_, dnsPort, _ = net.SplitHostPort(n.dns)
-		_, serfPort, _ = net.SplitHostPort(n.serf)
-		serverPort = strconv.Itoa(n.serverPort)
-	}
+	ports := n.addrs.PortFlags()
 	n.starts++
 	fmt.Fprintf(&n.log, "---- start #%d at %s ----\n", n.starts, time.Now().Format(time.RFC3339Nano))
 	n.mu.Unlock()
-	args := []string{"agent", "-node", n.Name, "-data-dir", n.DataDir,
-		"-bind", n.IP, "-advertise", n.IP, "-client", n.IP,
-		"-http-port", httpPort, "-dns-port", dnsPort, "-serf-lan-port", serfPort, "-server-port", serverPort}
+	args := append([]string{"agent", "-node", n.Name, "-data-dir", n.DataDir,
+		"-bind", n.IP, "-advertise", n.IP, "-client", n.IP}, ports...)
 	if n.expect == 1 {
 		args = append(args, "-bootstrap")
 	} else {
@@ -99,57 +85,24 @@ func (n *ProcNode) start(ctx context.Context, join []string) error {
 	for _, j := range join {
 		args = append(args, "-retry-join", j)
 	}
-	cmd := exec.Command(n.bin, args...)
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, pw
-	found := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		var once sync.Once
-		for sc.Scan() {
-			line := sc.Text()
-			n.mu.Lock()
-			n.log.WriteString(line + "\n")
-			if m := startedRE.FindStringSubmatch(line); m != nil {
-				n.http, n.dns, n.serf = m[1], m[2], m[4]
-				n.serverPort, _ = strconv.Atoi(m[3])
-				once.Do(func() { close(found) })
-			}
-			n.mu.Unlock()
-		}
-		_, _ = io.Copy(io.Discard, pr)
-	}()
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", n.Name, err)
+	p, err := agentproc.Start(ctx, n.bin, args, func(line string) {
+		n.mu.Lock()
+		n.log.WriteString(line + "\n")
+		n.mu.Unlock()
+	}, 20*time.Second)
+	if err != nil {
+		return fmt.Errorf("%s: %w:\n%s", n.Name, err, n.Logs())
 	}
-	exited := make(chan struct{})
 	n.mu.Lock()
-	n.cmd, n.exited = cmd, exited
+	n.proc, n.addrs = p, p.Addrs
 	n.mu.Unlock()
-	go func() {
-		_ = cmd.Wait()
-		pw.Close()
-		close(exited)
-	}()
-	select {
-	case <-found:
-		return nil
-	case <-exited:
-		return fmt.Errorf("%s exited early:\n%s", n.Name, n.Logs())
-	case <-ctx.Done():
-		n.Kill()
-		return ctx.Err()
-	case <-time.After(20 * time.Second):
-		n.Kill()
-		return fmt.Errorf("%s did not log its addresses within 20s:\n%s", n.Name, n.Logs())
-	}
+	return nil
 }
 
 // HTTPAddr, DNSAddr and SerfAddr are host:port.
-func (n *ProcNode) HTTPAddr() string { n.mu.Lock(); defer n.mu.Unlock(); return n.http }
-func (n *ProcNode) DNSAddr() string  { n.mu.Lock(); defer n.mu.Unlock(); return n.dns }
-func (n *ProcNode) SerfAddr() string { n.mu.Lock(); defer n.mu.Unlock(); return n.serf }
+func (n *ProcNode) HTTPAddr() string { n.mu.Lock(); defer n.mu.Unlock(); return n.addrs.HTTP }
+func (n *ProcNode) DNSAddr() string  { n.mu.Lock(); defer n.mu.Unlock(); return n.addrs.DNS }
+func (n *ProcNode) SerfAddr() string { n.mu.Lock(); defer n.mu.Unlock(); return n.addrs.Serf }
 
 // Logs is the tail of what the node logged over all its starts.
 func (n *ProcNode) Logs() string { n.mu.Lock(); defer n.mu.Unlock(); return n.log.String() }
@@ -157,32 +110,22 @@ func (n *ProcNode) Logs() string { n.mu.Lock(); defer n.mu.Unlock(); return n.lo
 // Alive reports whether the process runs.
 func (n *ProcNode) Alive() bool {
 	n.mu.Lock()
-	ch := n.exited
+	p := n.proc
 	n.mu.Unlock()
-	if ch == nil {
-		return false
-	}
-	select {
-	case <-ch:
-		return false
-	default:
-		return true
-	}
+	return p != nil && p.Alive()
 }
 
 // Kill SIGKILLs the process and waits until it is gone.
 func (n *ProcNode) Kill() {
 	n.mu.Lock()
-	cmd, ch := n.cmd, n.exited
-	if cmd != nil {
+	p := n.proc
+	if p != nil {
 		fmt.Fprintf(&n.log, "---- SIGKILL at %s ----\n", time.Now().Format(time.RFC3339Nano))
 	}
 	n.mu.Unlock()
-	if cmd == nil || ch == nil {
-		return
+	if p != nil {
+		p.Kill()
 	}
-	_ = cmd.Process.Kill()
-	<-ch
 }
 
 // Restart starts a killed node again with its data dir and its old ports,
