@@ -2,12 +2,8 @@ package httpapi
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
 	"strings"
-
-	"github.com/minconsul/minconsul/structs"
 )
 
 // peerRemover is the part of a server's store behind DELETE
@@ -44,15 +40,6 @@ func (s *Server) operatorRaftPeer(q *request) error {
 		err = pr.RemovePeer(first(id), "")
 	} else {
 		err = pr.RemovePeer("", first(addr))
-	}
-	if err == nil {
-		return nil
-	}
-	// Consul's RPC answers an unknown id/address with a plain error, which
-	// its HTTP layer turns into a 500 (the store calls it a bad request).
-	var se *structs.Error
-	if errors.As(err, &se) && errors.Is(err, structs.ErrBadRequest) {
-		return &httpError{code: http.StatusInternalServerError, msg: se.Msg}
 	}
 	return err
 }

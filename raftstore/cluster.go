@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
-	"github.com/minconsul/minconsul/structs"
 )
 
 // ServerInfo names one Raft server.
@@ -79,10 +78,11 @@ func (s *Store) RemovePeer(id, address string) error {
 			return s.RemoveServer(srv.ID)
 		}
 	}
+	// Consul answers an unknown peer with a plain error (HTTP 500).
 	if id != "" {
-		return structs.BadRequest(fmt.Sprintf("id %q was not found in the Raft configuration", id))
+		return fmt.Errorf("id %q was not found in the Raft configuration", id)
 	}
-	return structs.BadRequest(fmt.Sprintf("address %q was not found in the Raft configuration", address))
+	return fmt.Errorf("address %q was not found in the Raft configuration", address)
 }
 
 // LeaderID is the leader's server ID ("" when none).
