@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -28,15 +29,10 @@ func (c *cli) kvGet(args []string) int {
 	if rc, ok := c.parse(fs, "kv get [options] [KEY_OR_PREFIX]", args); !ok {
 		return rc
 	}
-	key := ""
-	switch fs.NArg() {
-	case 0:
-	case 1:
-		key = fs.Arg(0)
-	default:
+	key, ok := optionalKey(fs)
+	if !ok {
 		return tooMany(c, "1", fs.NArg())
 	}
-	key = stripSlash(key)
 	if key == "" && !recurse && !keys {
 		c.err("Error! Missing KEY argument")
 		return 1
@@ -256,15 +252,10 @@ func (c *cli) kvDelete(args []string) int {
 	if rc, ok := c.parse(fs, "kv delete [options] KEY_OR_PREFIX", args); !ok {
 		return rc
 	}
-	key := ""
-	switch fs.NArg() {
-	case 0:
-	case 1:
-		key = fs.Arg(0)
-	default:
+	key, ok := optionalKey(fs)
+	if !ok {
 		return tooMany(c, "1", fs.NArg())
 	}
-	key = stripSlash(key)
 	switch {
 	case key == "" && !recurse:
 		c.err("Error! Missing KEY argument")
@@ -329,15 +320,10 @@ func (c *cli) kvExport(args []string) int {
 	if rc, ok := c.parse(fs, "kv export [KEY_OR_PREFIX]", args); !ok {
 		return rc
 	}
-	key := ""
-	switch fs.NArg() {
-	case 0:
-	case 1:
-		key = fs.Arg(0)
-	default:
+	key, ok := optionalKey(fs)
+	if !ok {
 		return tooMany(c, "1", fs.NArg())
 	}
-	key = stripSlash(key)
 	client, err := h.apiClient()
 	if err != nil {
 		return connectErr(c, err)
@@ -413,4 +399,16 @@ func (c *cli) kvImport(args []string) int {
 		c.out("Imported: %s", e.Key)
 	}
 	return 0
+}
+
+// optionalKey is the one optional KEY_OR_PREFIX argument of kv get,
+// delete and export, without a leading slash; false: too many arguments.
+func optionalKey(fs *flag.FlagSet) (string, bool) {
+	switch fs.NArg() {
+	case 0:
+		return "", true
+	case 1:
+		return stripSlash(fs.Arg(0)), true
+	}
+	return "", false
 }
