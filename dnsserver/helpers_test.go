@@ -2,9 +2,9 @@ package dnsserver
 
 import (
 	"context"
+	"github.com/minconsul/minconsul/internal/testlog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,31 +18,7 @@ import (
 // The real store must satisfy the interface this package reads through.
 var _ Store = (*raftstore.Store)(nil)
 
-// testWriter sends log lines to t.Log until the test ends.
-type testWriter struct {
-	mu   sync.Mutex
-	t    testing.TB
-	done bool
-}
-
-func (w *testWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.done {
-		w.t.Log(strings.TrimRight(string(p), "\n"))
-	}
-	return len(p), nil
-}
-
-func testLogger(t testing.TB) hclog.Logger {
-	w := &testWriter{t: t}
-	t.Cleanup(func() {
-		w.mu.Lock()
-		w.done = true
-		w.mu.Unlock()
-	})
-	return hclog.New(&hclog.LoggerOptions{Name: "dns", Output: w, Level: hclog.Debug})
-}
+func testLogger(t testing.TB) hclog.Logger { return testlog.New(t, "dns") }
 
 // newTestStore starts a Dev raftstore with a leader.
 func newTestStore(t testing.TB) *raftstore.Store {

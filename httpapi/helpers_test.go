@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/minconsul/minconsul/internal/testlog"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -22,31 +23,7 @@ import (
 // The real store satisfies httpapi's interface.
 var _ Store = (*raftstore.Store)(nil)
 
-// testWriter sends log lines to t.Log until the test ends.
-type testWriter struct {
-	mu   sync.Mutex
-	t    testing.TB
-	done bool
-}
-
-func (w *testWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.done {
-		w.t.Log(strings.TrimRight(string(p), "\n"))
-	}
-	return len(p), nil
-}
-
-func testLogger(t testing.TB) hclog.Logger {
-	w := &testWriter{t: t}
-	t.Cleanup(func() {
-		w.mu.Lock()
-		w.done = true
-		w.mu.Unlock()
-	})
-	return hclog.New(&hclog.LoggerOptions{Name: "test", Output: w, Level: hclog.Debug})
-}
+func testLogger(t testing.TB) hclog.Logger { return testlog.New(t, "test") }
 
 // newStore starts an in-memory single-node raftstore and waits for it to lead.
 func newStore(t testing.TB) *raftstore.Store {

@@ -3,9 +3,9 @@ package raftstore
 import (
 	"encoding/json"
 	"errors"
+	"github.com/minconsul/minconsul/internal/testlog"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,35 +15,9 @@ import (
 	"github.com/minconsul/minconsul/structs"
 )
 
-// testWriter sends log lines to t.Log until the test's cleanups have run;
-// lines written later (a straggling goroutine) are dropped instead of
-// panicking the test binary.
-type testWriter struct {
-	mu   sync.Mutex
-	t    testing.TB
-	done bool
-}
-
-func (w *testWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.done {
-		w.t.Log(strings.TrimRight(string(p), "\n"))
-	}
-	return len(p), nil
-}
-
 // testLogger logs to t.Log (shown only when the test fails). It registers
 // its cleanup first, so it outlives every store the test starts after it.
-func testLogger(t testing.TB) hclog.Logger {
-	w := &testWriter{t: t}
-	t.Cleanup(func() {
-		w.mu.Lock()
-		w.done = true
-		w.mu.Unlock()
-	})
-	return hclog.New(&hclog.LoggerOptions{Name: "test", Output: w, Level: hclog.Debug})
-}
+func testLogger(t testing.TB) hclog.Logger { return testlog.New(t, "test") }
 
 // harness drives an FSM the way Raft does: one log entry per command,
 // indexes increasing by one.

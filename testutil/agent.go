@@ -5,12 +5,12 @@ package testutil
 import (
 	"context"
 	"fmt"
+	"github.com/minconsul/minconsul/internal/testlog"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -93,24 +93,7 @@ func StartAgentNoWait(t testing.TB, opts Options) *TestAgent {
 }
 
 // TestWriter sends log lines to t.Log; after the test ends they are dropped.
-func TestWriter(t testing.TB) io.Writer { return &testWriter{t: t} }
-
-type testWriter struct {
-	mu   sync.Mutex
-	t    testing.TB
-	done bool
-}
-
-func (w *testWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.done {
-		w.t.Cleanup(func() { w.mu.Lock(); w.done = true; w.mu.Unlock() })
-		defer func() { _ = recover() }() // t.Log after the test returned panics
-		w.t.Log(strings.TrimRight(string(p), "\n"))
-	}
-	return len(p), nil
-}
+func TestWriter(t testing.TB) io.Writer { return testlog.Writer(t) }
 
 // Retry calls f until it returns nil or the deadline passes.
 func Retry(t testing.TB, timeout time.Duration, f func() error) {
