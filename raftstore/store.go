@@ -256,11 +256,10 @@ func (s *Store) WaitForLeader(ctx context.Context) error {
 	t := time.NewTicker(5 * time.Millisecond)
 	defer t.Stop()
 	for {
-		if s.Leader() != "" {
-			if !s.IsLeader() {
-				return nil
-			}
-			return s.raft.Barrier(s.cfg.ApplyTimeout).Error()
+		// A leader counts once its own-term barrier has applied (the same
+		// readiness linearizable reads wait for, see leadership.go).
+		if s.Leader() != "" && (!s.IsLeader() || s.leaderReady.Load()) {
+			return nil
 		}
 		select {
 		case <-ctx.Done():
