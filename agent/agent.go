@@ -24,6 +24,7 @@ import (
 	"github.com/hashicorp/serf/serf"
 	"github.com/minconsul/minconsul/dnsserver"
 	"github.com/minconsul/minconsul/httpapi"
+	"github.com/minconsul/minconsul/internal/groupcommit"
 	"github.com/minconsul/minconsul/internal/rpc"
 	"github.com/minconsul/minconsul/raftstore"
 	"github.com/minconsul/minconsul/structs"
@@ -41,6 +42,7 @@ type Agent struct {
 	mux       *rpc.Mux
 	rpcServer *rpc.Server
 	rpcClient *rpc.Client
+	forward   *groupcommit.Group[structs.Command, forwarded] // a follower's KV writes to the leader
 	http      *httpapi.Server
 	dns       *dnsserver.Server
 
@@ -142,6 +144,9 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 			return err
 		}
 		a.backend = &serverBackend{a: a}
+		if !a.lone() {
+			a.forward = a.newForwardGroup()
+		}
 	} else {
 		a.remote = rpc.NewRemote(a.rpcClient, a.ServerAddrs)
 		a.backend = a.remote
@@ -307,6 +312,13 @@ func (b *serverBackend) Apply(ctx context.Context, cmd structs.Command) (uint64,
 			return idx, res, err
 		}
 	}
+	if cmd.Type.IsKV() && b.a.forward != nil {
+		o, err := b.a.forward.Do(cmd)
+		if errors.Is(err, groupcommit.ErrClosed) {
+			err = structs.ErrShutdown
+		}
+		return o.idx, o.val, err
+	}
 	return b.a.rpcClient.ApplyLeader(ctx, st.Leader, cmd, 1)
 }
 
@@ -469,6 +481,9 @@ func (a *Agent) Shutdown() error {
 		}
 		if a.mux != nil {
 			_ = a.mux.Close()
+		}
+		if a.forward != nil {
+			a.forward.Close()
 		}
 		if a.rpcClient != nil {
 			a.rpcClient.Close()

@@ -56,16 +56,21 @@ func leaderOf(t *testing.T, agents []*testutil.TestAgent) *testutil.TestAgent {
 	return leader
 }
 
+// followersOf is every agent but leader.
+func followersOf(agents []*testutil.TestAgent, leader *testutil.TestAgent) []*testutil.TestAgent {
+	var out []*testutil.TestAgent
+	for _, a := range agents {
+		if a != leader {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 func TestCluster_ThreeServers(t *testing.T) {
 	agents := startCluster(t, 3)
 	leader := leaderOf(t, agents)
-	var follower *testutil.TestAgent
-	for _, a := range agents {
-		if a != leader {
-			follower = a
-			break
-		}
-	}
+	follower := followersOf(agents, leader)[0]
 	c := client(t, follower)
 	testutil.Retry(t, 10*time.Second, func() error {
 		peers, err := c.Status().Peers()
@@ -254,12 +259,7 @@ func TestCluster_FiveServersQuorum(t *testing.T) {
 		}
 		return nil
 	})
-	var followers []*testutil.TestAgent
-	for _, a := range agents {
-		if a != leader {
-			followers = append(followers, a)
-		}
-	}
+	followers := followersOf(agents, leader)
 	_ = followers[0].Shutdown()
 	_ = followers[1].Shutdown()
 	if _, err := client(t, followers[2]).KV().Put(&api.KVPair{Key: "two-down", Value: []byte("ok")}, nil); err != nil {

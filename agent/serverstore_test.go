@@ -1,11 +1,17 @@
 package agent_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+	"github.com/minconsul/minconsul/agent"
+	"github.com/minconsul/minconsul/testutil"
 )
 
 // A KV write sent to a follower runs its handler there and forwards only
@@ -13,13 +19,7 @@ import (
 func TestCluster_FollowerKVWrite(t *testing.T) {
 	agents := startCluster(t, 3)
 	leader := leaderOf(t, agents)
-	var follower string
-	for _, a := range agents {
-		if a != leader {
-			follower = "http://" + a.HTTPAddr()
-			break
-		}
-	}
+	follower := "http://" + followersOf(agents, leader)[0].HTTPAddr()
 	do := func(method, url, body string) (int, string, uint64) {
 		t.Helper()
 		req, err := http.NewRequest(method, url, strings.NewReader(body))
@@ -61,5 +61,73 @@ func TestCluster_FollowerKVWrite(t *testing.T) {
 	}
 	if code, _, _ = do(http.MethodGet, follower+"/v1/kv/fw/a", ""); code != 404 {
 		t.Fatalf("get after delete: status %d, want 404", code)
+	}
+}
+
+// Concurrent KV writes on a follower travel to the leader as one batch,
+// and each client still gets its own answer: success, a refused CAS, or a
+// 400 from its own handler.
+func TestCluster_FollowerBatchesConcurrentWrites(t *testing.T) {
+	agents := startCluster(t, 3)
+	leader := leaderOf(t, agents)
+	follower := followersOf(agents, leader)[0]
+	c := client(t, follower)
+	if _, err := c.KV().Put(&api.KVPair{Key: "b/cas", Value: []byte("0")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	cur, _, err := c.KV().Get("b/cas", nil)
+	if err != nil || cur == nil {
+		t.Fatalf("get b/cas: %v %v", cur, err)
+	}
+	release := agent.HoldForward(follower.Agent)
+	const n = 16
+	errs := make(chan error, n+2)
+	for i := 0; i < n; i++ {
+		go func() {
+			_, err := c.KV().Put(&api.KVPair{Key: fmt.Sprintf("b/k%02d", i), Value: []byte("v")}, nil)
+			errs <- err
+		}()
+	}
+	waitFor := func(q int) {
+		testutil.Retry(t, 10*time.Second, func() error {
+			if got := agent.ForwardQueued(follower.Agent); got != q {
+				return fmt.Errorf("%d writes queued, want %d", got, q)
+			}
+			return nil
+		})
+	}
+	waitFor(n)
+	cas := func(v string, res chan<- bool) {
+		ok, _, err := c.KV().CAS(&api.KVPair{Key: "b/cas", Value: []byte(v), ModifyIndex: cur.ModifyIndex}, nil)
+		if err != nil {
+			t.Errorf("cas %s: %v", v, err)
+		}
+		res <- ok
+	}
+	cas1, cas2 := make(chan bool, 1), make(chan bool, 1)
+	go cas("1", cas1)
+	waitFor(n + 1)
+	go cas("2", cas2)
+	waitFor(n + 2)
+	release()
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Fatalf("put via follower: %v", err)
+		}
+	}
+	if first, second := <-cas1, <-cas2; !first || second {
+		t.Fatalf("two CAS on one index in one batch: %v then %v, want true then false", first, second)
+	}
+	keys, _, err := client(t, leader).KV().Keys("b/k", "", nil)
+	if err != nil || len(keys) != n {
+		t.Fatalf("leader has %d of %d keys: %v", len(keys), n, err)
+	}
+	p, _, err := client(t, leader).KV().Get("b/cas", nil)
+	if err != nil || p == nil || string(p.Value) != "1" {
+		t.Fatalf("b/cas after the batch: %+v %v", p, err)
+	}
+	// A write the follower's handler rejects never reaches the group.
+	if _, err := c.KV().Put(&api.KVPair{Key: "b/big", Value: make([]byte, 600<<10)}, nil); err == nil || !strings.Contains(err.Error(), "413") {
+		t.Fatalf("oversized put via follower: %v, want 413", err)
 	}
 }

@@ -46,14 +46,7 @@ func (f *FSM) State() *StateStore {
 
 // Apply implements raft.FSM.
 func (f *FSM) Apply(l *raft.Log) any {
-	if l.Type != raft.LogCommand {
-		return nil
-	}
-	var cmd structs.Command
-	if err := structs.Decode(l.Data, &cmd); err != nil {
-		return decodeError(err)
-	}
-	return f.applyOne(l.Index, &cmd)
+	return f.ApplyBatch([]*raft.Log{l})[0]
 }
 
 func decodeError(err error) applyResult {

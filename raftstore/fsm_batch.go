@@ -1,6 +1,8 @@
 package raftstore
 
 import (
+	"fmt"
+
 	"github.com/hashicorp/raft"
 	"github.com/minconsul/minconsul/structs"
 )
@@ -20,6 +22,9 @@ var _ raft.BatchingFSM = (*FSM)(nil)
 //     only errors it can meet are memdb's. On any error the shared
 //     transaction is aborted and the run re-applied one log at a time, so no
 //     log is half applied and each gets its own result.
+//   - The elements of a KVBatch entry (see batcher.go) join the run at the
+//     entry's index; an element that is not a KV command is refused alone.
+//     The entry's result is a BatchResult, one result per element.
 //   - Any other command (catalog writes may fail validation after writing
 //     part of their transaction) commits the pending run first, then applies
 //     alone, in order.
@@ -31,9 +36,9 @@ var _ raft.BatchingFSM = (*FSM)(nil)
 func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	out := make([]any, len(logs))
 	cmds := make([]structs.Command, len(logs))
-	run := make([]int, 0, len(logs)) // positions of the pending KV commands
+	run := make([]kvItem, 0, len(logs)) // the pending KV commands
 	flush := func() {
-		f.applyKVRun(logs, cmds, run, out)
+		f.applyKVRun(run)
 		run = run[:0]
 	}
 	for i, l := range logs {
@@ -45,48 +50,68 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 			out[i] = decodeError(err)
 			continue
 		}
-		if isKVCommand(c.Type) && c.KV != nil {
-			run = append(run, i)
-			continue
+		switch {
+		case c.Type == structs.KVBatch:
+			res := make(BatchResult, len(c.Batch))
+			subs := make([]structs.Command, len(c.Batch))
+			for j, b := range c.Batch {
+				s := &subs[j]
+				if err := structs.Decode(b, s); err != nil {
+					res[j] = decodeError(err)
+					continue
+				}
+				if !s.Type.IsKV() || s.KV == nil {
+					res[j] = applyResult{Err: structs.BadRequest(fmt.Sprintf("%s in a KV batch", s.Type))}
+					continue
+				}
+				run = append(run, kvItem{idx: l.Index, cmd: s, out: &res[j]})
+			}
+			out[i] = res
+		case c.Type.IsKV() && c.KV != nil:
+			run = append(run, kvItem{idx: l.Index, cmd: c, out: &out[i]})
+		default:
+			flush()
+			out[i] = f.applyOne(l.Index, c)
 		}
-		flush()
-		out[i] = f.applyOne(l.Index, c)
 	}
 	flush()
 	return out
 }
 
-// applyKVRun applies the KV commands at positions run in one transaction,
-// or, if any fails, each in its own.
-func (f *FSM) applyKVRun(logs []*raft.Log, cmds []structs.Command, run []int, out []any) {
+// kvItem is a KV command waiting in a run: the index it writes at (the
+// elements of a KVBatch share their entry's) and where its result goes.
+type kvItem struct {
+	idx uint64
+	cmd *structs.Command
+	out *any
+}
+
+// BatchResult is the result of a KVBatch entry: one applyResult per element.
+type BatchResult []any
+
+// applyKVRun applies a run of KV commands in one transaction, or, if any
+// fails, each in its own.
+func (f *FSM) applyKVRun(run []kvItem) {
 	switch len(run) {
 	case 0:
 		return
 	case 1:
-		out[run[0]] = f.applyOne(logs[run[0]].Index, &cmds[run[0]])
+		*run[0].out = f.applyOne(run[0].idx, run[0].cmd)
 		return
 	}
 	tx := f.State().db.Txn(true)
-	for _, i := range run {
-		v, err := applyKV(tx, logs[i].Index, cmds[i].Type, cmds[i].KV)
+	for _, it := range run {
+		v, err := applyKV(tx, it.idx, it.cmd.Type, it.cmd.KV)
 		if err != nil {
 			tx.Abort()
 			f.logger.Debug("batched KV apply failed, applying one by one",
-				"index", logs[i].Index, "error", err)
-			for _, j := range run {
-				out[j] = f.applyOne(logs[j].Index, &cmds[j])
+				"index", it.idx, "error", err)
+			for _, jt := range run {
+				*jt.out = f.applyOne(jt.idx, jt.cmd)
 			}
 			return
 		}
-		out[i] = applyResult{Value: v}
+		*it.out = applyResult{Value: v}
 	}
 	tx.Commit()
-}
-
-func isKVCommand(t structs.CommandType) bool {
-	switch t {
-	case structs.KVSet, structs.KVCAS, structs.KVDelete, structs.KVDeleteCAS, structs.KVDeleteTree:
-		return true
-	}
-	return false
 }

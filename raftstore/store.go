@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"github.com/minconsul/minconsul/internal/groupcommit"
 	"github.com/minconsul/minconsul/structs"
 	"go.etcd.io/bbolt"
 )
@@ -67,6 +68,7 @@ type Store struct {
 	closers   []func() error
 
 	verifier    verifier
+	batcher     *groupcommit.Group[[]byte, kvOutcome]
 	leaderReady atomic.Bool // leader whose own-term barrier has applied
 	leaderCh    chan bool
 	stopCh      chan struct{}
@@ -222,6 +224,7 @@ func (s *Store) Start(ctx context.Context) error {
 	s.raft = r
 	s.verifier.run = func() error { return r.VerifyLeader().Error() }
 	s.leaderCh, s.stopCh, s.leaderDone = make(chan bool, 1), make(chan struct{}), make(chan struct{})
+	s.batcher = newKVBatcher(r, s.cfg.ApplyTimeout)
 	go s.watchLeadership()
 	s.logger.Info("raft started", "id", rc.LocalID, "address", addr, "data_dir", s.cfg.DataDir)
 	return nil
@@ -269,12 +272,10 @@ func (s *Store) WaitForLeader(ctx context.Context) error {
 	}
 }
 
-// Apply replicates one command and returns its index and result.
+// Apply replicates one command and returns its index and result. KV
+// commands go through the batcher; the result of a KVBatch (KV writes a
+// follower forwards together) is a []structs.BatchOutcome, one per element.
 func (s *Store) Apply(ctx context.Context, cmd structs.Command) (uint64, any, error) {
-	buf, err := structs.Encode(&cmd)
-	if err != nil {
-		return 0, nil, fmt.Errorf("encode %s: %w", cmd.Type, err)
-	}
 	if s.raft == nil {
 		return 0, nil, structs.ErrShutdown
 	}
@@ -288,6 +289,25 @@ func (s *Store) Apply(ctx context.Context, cmd structs.Command) (uint64, any, er
 	if s.raft.State() != raft.Leader {
 		return 0, nil, structs.ErrNotLeader
 	}
+	if cmd.Type == structs.KVBatch {
+		// Each element joins this leader's own batching and gets its own
+		// outcome.
+		outs := s.batcher.DoAll(cmd.Batch)
+		res := make([]structs.BatchOutcome, len(outs))
+		for i, o := range outs {
+			r := &res[i]
+			r.Index, r.Value, r.Err = kvResult(o.Val, o.Err)
+		}
+		return 0, res, nil
+	}
+	buf, err := structs.Encode(&cmd)
+	if err != nil {
+		return 0, nil, fmt.Errorf("encode %s: %w", cmd.Type, err)
+	}
+	if cmd.Type.IsKV() {
+		o, err := s.batcher.Do(buf)
+		return kvResult(o, err)
+	}
 	f := s.raft.Apply(buf, timeout)
 	if err := f.Error(); err != nil {
 		return 0, nil, mapRaftErr(err)
@@ -297,6 +317,19 @@ func (s *Store) Apply(ctx context.Context, cmd structs.Command) (uint64, any, er
 		return f.Index(), nil, res.Err
 	}
 	return f.Index(), res.Value, nil
+}
+
+func kvResult(o kvOutcome, err error) (uint64, any, error) {
+	if errors.Is(err, groupcommit.ErrClosed) {
+		err = structs.ErrShutdown
+	}
+	if err == nil {
+		err = o.res.Err
+	}
+	if err != nil {
+		return o.idx, nil, err
+	}
+	return o.idx, o.res.Value, nil
 }
 
 func mapRaftErr(err error) error {
@@ -369,6 +402,7 @@ func (s *Store) Shutdown() error {
 	s.shutdownOnce.Do(func() {
 		if s.raft != nil {
 			close(s.stopCh)
+			s.batcher.Close()
 			s.shutdownErr = s.raft.Shutdown().Error()
 			<-s.leaderDone
 		}

@@ -23,6 +23,9 @@ const (
 	TxnApply
 	SessionCreate
 	SessionDestroy
+	// KVBatch carries several KV commands in one log entry (Batch, each
+	// an encoded Command); they apply in order at the entry's index.
+	KVBatch
 )
 
 func (t CommandType) String() string {
@@ -47,6 +50,8 @@ func (t CommandType) String() string {
 		return "SessionCreate"
 	case SessionDestroy:
 		return "SessionDestroy"
+	case KVBatch:
+		return "KVBatch"
 	}
 	return fmt.Sprintf("CommandType(%d)", uint8(t))
 }
@@ -59,14 +64,16 @@ func (t CommandType) String() string {
 //   - KVDeleteTree: KV.Key is the prefix
 //   - CatalogRegister: Register
 //   - CatalogDeregister: Deregister
+//   - KVBatch: Batch, each element an encoded KV Command
 //
 // Apply results: KV commands give a bool (false when a CAS check failed);
-// catalog commands give nil.
+// catalog commands give nil; KVBatch gives one result per element.
 type Command struct {
 	Type       CommandType
 	KV         *DirEntry          `codec:",omitempty"`
 	Register   *RegisterRequest   `codec:",omitempty"`
 	Deregister *DeregisterRequest `codec:",omitempty"`
+	Batch      [][]byte           `codec:",omitempty"`
 }
 
 // handle is read-only after construction and safe for concurrent use; it
@@ -149,4 +156,22 @@ func NewEncoder(w interface{ Write([]byte) (int, error) }) *codec.Encoder {
 // NewDecoder: see NewEncoder.
 func NewDecoder(r interface{ Read([]byte) (int, error) }) *codec.Decoder {
 	return codec.NewDecoder(r, msgpackHandle())
+}
+
+// BatchOutcome is the result of one element of a KVBatch command sent to
+// the leader (followers forward concurrent KV writes that way): the index
+// it was written at, its result (a bool) or its error.
+type BatchOutcome struct {
+	Index uint64
+	Value any
+	Err   error
+}
+
+// IsKV reports whether t is a single KV write (the commands KVBatch carries).
+func (t CommandType) IsKV() bool {
+	switch t {
+	case KVSet, KVCAS, KVDelete, KVDeleteCAS, KVDeleteTree:
+		return true
+	}
+	return false
 }

@@ -121,6 +121,7 @@ func (c *Client) ApplyLeader(ctx context.Context, leader func() string, cmd stru
 }
 
 // Apply sends a command to one server (which forwards it to its leader).
+// A KVBatch command's result is a []structs.BatchOutcome.
 func (c *Client) Apply(ctx context.Context, addr string, cmd structs.Command, hop int) (uint64, any, error) {
 	var out applyResponse
 	if err := c.post(ctx, addr, "/rpc/apply", cmd, &out, hop); err != nil {
@@ -128,6 +129,19 @@ func (c *Client) Apply(ctx context.Context, addr string, cmd structs.Command, ho
 	}
 	if err := decodeErr(out.ErrKind, out.ErrMsg); err != nil {
 		return out.Index, nil, err
+	}
+	if cmd.Type == structs.KVBatch {
+		if len(out.Results) != len(cmd.Batch) {
+			return out.Index, nil, fmt.Errorf("rpc apply: %d results for a batch of %d", len(out.Results), len(cmd.Batch))
+		}
+		res := make([]structs.BatchOutcome, len(out.Results))
+		for i, e := range out.Results {
+			res[i] = structs.BatchOutcome{Index: e.Index, Err: decodeErr(e.ErrKind, e.ErrMsg)}
+			if e.Result != nil {
+				res[i].Value = *e.Result
+			}
+		}
+		return out.Index, res, nil
 	}
 	if out.Result != nil {
 		return out.Index, *out.Result, nil

@@ -44,6 +44,16 @@ type applyResponse struct {
 	Result  *bool
 	ErrKind string
 	ErrMsg  string
+	// Results answers a KVBatch command, one element per command.
+	Results []applyElem `codec:",omitempty"`
+}
+
+// applyElem is one element's outcome in a KVBatch answer.
+type applyElem struct {
+	Index   uint64
+	Result  *bool
+	ErrKind string
+	ErrMsg  string
 }
 
 // ReadRequest names one typed read to run on a server.
@@ -121,8 +131,19 @@ func (s *Server) handleApply(w http.ResponseWriter, r *http.Request) {
 		idx, res, err = s.store.Apply(r.Context(), cmd)
 	}
 	out := applyResponse{Index: idx}
-	if b, ok := res.(bool); ok {
-		out.Result = &b
+	switch v := res.(type) {
+	case bool:
+		out.Result = &v
+	case []structs.BatchOutcome:
+		out.Results = make([]applyElem, len(v))
+		for i, o := range v {
+			e := &out.Results[i]
+			e.Index = o.Index
+			if b, ok := o.Value.(bool); ok {
+				e.Result = &b
+			}
+			e.ErrKind, e.ErrMsg = encodeErr(o.Err)
+		}
 	}
 	out.ErrKind, out.ErrMsg = encodeErr(err)
 	writeMsgpack(w, out)

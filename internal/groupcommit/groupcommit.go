@@ -1,0 +1,190 @@
+// Package groupcommit batches concurrent calls: while a batch is in flight,
+// the calls that arrive queue up and go out together as the next one. A
+// lone caller is never delayed: an idle group submits at once.
+//
+// raftstore uses it to put concurrent KV writes into one Raft entry, and a
+// follower uses it to forward concurrent KV writes to the leader in one RPC.
+package groupcommit
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+)
+
+// ErrClosed answers calls queued or made after Close.
+var ErrClosed = errors.New("groupcommit: closed")
+
+// Outcome is one call's result.
+type Outcome[Res any] struct {
+	Val Res
+	Err error
+}
+
+// Config bounds a group.
+type Config struct {
+	// Slots is how many batches may be in flight at once (at least 1).
+	Slots int
+	// MaxOps and MaxBytes bound one batch; the batch that reaches MaxBytes
+	// may exceed it by its last call. Zero means 256 calls, 256 KiB.
+	MaxOps, MaxBytes int
+}
+
+// Group batches calls of Req into submits and hands each caller its Res.
+type Group[Req, Res any] struct {
+	cfg    Config
+	size   func(Req) int
+	submit func([]Req) []Outcome[Res]
+	reqs   chan *call[Req, Res]
+	slots  chan struct{}
+	stop   chan struct{}
+	queued atomic.Int64 // calls sent to reqs and not yet in a submitted batch
+	once   sync.Once
+	done   chan struct{}
+}
+
+type call[Req, Res any] struct {
+	req  Req
+	done chan Outcome[Res]
+}
+
+// New starts a group. submit runs one batch (in its own goroutine, so
+// batches in flight overlap up to Slots) and returns one Outcome per
+// request, in order; size weighs a request against MaxBytes.
+func New[Req, Res any](cfg Config, size func(Req) int, submit func([]Req) []Outcome[Res]) *Group[Req, Res] {
+	if cfg.Slots < 1 {
+		cfg.Slots = 1
+	}
+	if cfg.MaxOps <= 0 {
+		cfg.MaxOps = 256
+	}
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = 256 << 10
+	}
+	g := &Group[Req, Res]{cfg: cfg, size: size, submit: submit,
+		reqs:  make(chan *call[Req, Res], 4*cfg.MaxOps),
+		slots: make(chan struct{}, cfg.Slots),
+		stop:  make(chan struct{}), done: make(chan struct{})}
+	go g.run()
+	return g
+}
+
+// Do queues req and waits for its outcome.
+func (g *Group[Req, Res]) Do(req Req) (Res, error) {
+	o := g.DoAll([]Req{req})[0]
+	return o.Val, o.Err
+}
+
+// DoAll queues every request, in order, and waits for all their outcomes.
+// The requests may go out in different batches; with one slot they reach
+// submit in this order.
+func (g *Group[Req, Res]) DoAll(reqs []Req) []Outcome[Res] {
+	out := make([]Outcome[Res], len(reqs))
+	calls := make([]*call[Req, Res], 0, len(reqs))
+	for i, r := range reqs {
+		c := &call[Req, Res]{req: r, done: make(chan Outcome[Res], 1)}
+		select {
+		case g.reqs <- c:
+			g.queued.Add(1)
+			calls = append(calls, c)
+		case <-g.stop:
+			for k := i; k < len(reqs); k++ {
+				out[k].Err = ErrClosed
+			}
+		}
+		if len(calls) <= i {
+			break
+		}
+	}
+	for i, c := range calls {
+		select {
+		case out[i] = <-c.done:
+		case <-g.stop:
+			out[i].Err = ErrClosed
+		}
+	}
+	return out
+}
+
+// Close fails every queued and later call with ErrClosed. Batches in
+// flight finish on their own.
+func (g *Group[Req, Res]) Close() {
+	g.once.Do(func() { close(g.stop) })
+	<-g.done
+}
+
+func (g *Group[Req, Res]) run() {
+	defer close(g.done)
+	defer g.drain()
+	for {
+		var first *call[Req, Res]
+		select {
+		case first = <-g.reqs:
+		case <-g.stop:
+			return
+		}
+		select {
+		case g.slots <- struct{}{}:
+		case <-g.stop:
+			first.done <- Outcome[Res]{Err: ErrClosed}
+			return
+		}
+		batch, size := []*call[Req, Res]{first}, g.size(first.req)
+	more:
+		for len(batch) < g.cfg.MaxOps && size < g.cfg.MaxBytes {
+			select {
+			case c := <-g.reqs:
+				batch = append(batch, c)
+				size += g.size(c.req)
+			default:
+				break more
+			}
+		}
+		g.queued.Add(-int64(len(batch)))
+		go g.flush(batch)
+	}
+}
+
+func (g *Group[Req, Res]) flush(batch []*call[Req, Res]) {
+	reqs := make([]Req, len(batch))
+	for i, c := range batch {
+		reqs[i] = c.req
+	}
+	outs := g.submit(reqs)
+	<-g.slots
+	for i, c := range batch {
+		if i < len(outs) {
+			c.done <- outs[i]
+		} else {
+			c.done <- Outcome[Res]{Err: errors.New("groupcommit: submit returned too few outcomes")}
+		}
+	}
+}
+
+func (g *Group[Req, Res]) drain() {
+	for {
+		select {
+		case c := <-g.reqs:
+			c.done <- Outcome[Res]{Err: ErrClosed}
+		default:
+			return
+		}
+	}
+}
+
+// Hold occupies every slot, as batches in flight do, until release is
+// called: the calls made meanwhile queue up and then go out together.
+// Tests use it to make batching deterministic.
+func (g *Group[Req, Res]) Hold() (release func()) {
+	for i := 0; i < g.cfg.Slots; i++ {
+		g.slots <- struct{}{}
+	}
+	return func() {
+		for i := 0; i < g.cfg.Slots; i++ {
+			<-g.slots
+		}
+	}
+}
+
+// Queued is how many calls wait to be submitted.
+func (g *Group[Req, Res]) Queued() int { return int(g.queued.Load()) }
