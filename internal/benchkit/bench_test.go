@@ -225,6 +225,11 @@ func TestBenchkit_Smoke(t *testing.T) {
 				t.Errorf("stats: %+v", st)
 			}
 		}
+		for _, r := range rs {
+			if !(r.Baseline > 0) {
+				t.Errorf("no bare baseline: %+v", r)
+			}
+		}
 		positive(t, rs...)
 	})
 	t.Run("idle-rss", func(t *testing.T) {

@@ -2,14 +2,18 @@ package benchkit
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -57,7 +61,12 @@ func RaiseNoFile(want uint64) (uint64, error) {
 
 // BlockingWake parks o.Watchers blocking queries (GET /v1/kv/BenchKey
 // ?index=N&wait=5m), each on its own TCP connection to an in-process -dev
-// agent, then sends one PUT and measures until every query has answered.
+// agent, then sends one PUT and measures until every query has answered:
+// a first round on fresh connections (cold) and a second on the same
+// keep-alive connections (steady). The baseline is the same measurement
+// against a bare net/http server whose handler parks every GET on a
+// channel that the PUT closes, answering with the agent's captured
+// response: what net/http itself costs on this machine.
 //
 // The client ends live in a child process (this executable re-run, see
 // RunChildIfRequested) that writes pre-built requests on raw connections:
@@ -78,41 +87,86 @@ func BlockingWake(ctx context.Context, o Options) ([]Result, []WakeStats, error)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer a.Shutdown()
 	addr := a.HTTPAddr()
 	url := "http://" + addr + "/v1/kv/" + BenchKey
 	client := NewHTTPClient(1)
 	defer client.CloseIdleConnections()
 	if err := httpPut(ctx, client, url, "v0"); err != nil {
+		a.Shutdown()
 		return nil, nil, err
 	}
 	resp, err := Capture(ctx, client, url)
 	if err != nil {
+		a.Shutdown()
 		return nil, nil, err
 	}
 	index, err := strconv.ParseUint(resp.Header.Get("X-Consul-Index"), 10, 64)
 	if err != nil || index == 0 {
+		a.Shutdown()
 		return nil, nil, fmt.Errorf("bad X-Consul-Index %q", resp.Header.Get("X-Consul-Index"))
 	}
-
-	begin := time.Now()
-	ch, err := startWatcherChild(ctx, addr, BenchKey, index, n, 2)
+	stats, err := measureWake(ctx, o, addr, client, index, "blocking-wake")
+	a.Shutdown()
 	if err != nil {
 		return nil, nil, err
 	}
+
+	bare, err := startBareParker(resp)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer bare.Close()
+	bareClient := NewHTTPClient(1)
+	defer bareClient.CloseIdleConnections()
+	base, err := measureWake(ctx, o, bare.addr, bareClient, 1, "blocking-wake-bare")
+	if err != nil {
+		return nil, nil, fmt.Errorf("bare baseline: %w", err)
+	}
+
+	var results []Result
+	for i, st := range stats {
+		kind, what := "cold", "first wake of fresh connections"
+		if i > 0 {
+			kind, what = "steady", "second wake, each re-parked on its keep-alive connection"
+		}
+		b := base[i]
+		results = append(results, Result{
+			Name: fmt.Sprintf("blocking-wake n=%d %s", n, kind), Figure: ms(st.Last), Unit: "ms",
+			Baseline: ms(b.Last), Ratio: ratio(ms(b.Last), ms(st.Last)),
+			Target: "<= 250 ms", Pass: st.Last <= 250*time.Millisecond,
+			Note: fmt.Sprintf("%s (ratio: bare time / ours); first %.1fms median %.1fms; PUT answered in %.1fms; "+
+				"CPU agent %s client %s; agent page faults %d; parked in %s; bare net/http parker: median %.1fms, CPU %s, page faults %d",
+				what, ms(st.First), ms(st.Median), ms(st.PutRTT),
+				st.ServerCPU.Round(time.Millisecond), st.ClientCPU.Round(time.Millisecond), st.ServerFaults, st.Park.Round(time.Millisecond),
+				ms(b.Median), b.ServerCPU.Round(time.Millisecond), b.ServerFaults),
+		})
+	}
+	return results, stats, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+// measureWake runs the two rounds against the server at addr: park the
+// watchers on the key at index, PUT, time the answers; then again on the
+// re-parked connections. name names the CPU profiles.
+func measureWake(ctx context.Context, o Options, addr string, client *http.Client, index uint64, name string) ([]WakeStats, error) {
+	n := o.Watchers
+	url := "http://" + addr + "/v1/kv/" + BenchKey
+	begin := time.Now()
+	ch, err := startWatcherChild(ctx, addr, BenchKey, index, n, 2)
+	if err != nil {
+		return nil, err
+	}
 	defer ch.stop()
-	var (
-		results []Result
-		stats   []WakeStats
-	)
-	for round, kind := range []string{"cold", "steady"} {
+	var stats []WakeStats
+	for round := 0; round < 2; round++ {
 		if round > 0 {
-			// Each watcher asked again with the new index as soon as it
-			// had its answer; the child says "parked" once it is idle.
+			// Each watcher asked again with the new index once the round
+			// was over; the child says "parked" once it is idle.
 			if line, err := ch.readLine(60 * time.Second); err != nil {
-				return nil, nil, err
+				return nil, err
 			} else if line != "parked" {
-				return nil, nil, fmt.Errorf("watcher child: %s", line)
+				return nil, fmt.Errorf("watcher child: %s", line)
 			}
 			begin = time.Now()
 		}
@@ -120,54 +174,97 @@ func BlockingWake(ctx context.Context, o Options) ([]Result, []WakeStats, error)
 		// this process is idle too, the server has parsed and parked them
 		// all (parked queries cost no CPU).
 		if err := waitIdle(ctx, 30*time.Second); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		park := time.Since(begin)
 
 		// The PUT goes over the already open keep-alive connection.
-		name := "blocking-wake"
+		pname := name
 		if round > 0 {
-			name += "-" + kind
+			pname += "-steady"
 		}
-		stopProfile := o.profile(name)
+		stopProfile := o.profile(pname)
 		cpu0, flt0 := cpuTime(), minorFaults()
 		sent := time.Now()
 		if err := httpPut(ctx, client, url, fmt.Sprintf("v%d", round+1)); err != nil {
 			stopProfile()
-			return nil, nil, err
+			return nil, err
 		}
 		putRTT := time.Since(sent)
 		childCPU, done, err := ch.results(60 * time.Second)
 		serverCPU, faults := cpuTime()-cpu0, minorFaults()-flt0
 		stopProfile()
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		lat := make([]time.Duration, len(done))
 		for i, t := range done {
 			lat[i] = time.Duration(t - sent.UnixNano())
 			if lat[i] < 0 {
-				return nil, nil, fmt.Errorf("watcher %d answered %s before the PUT", i, -lat[i])
+				return nil, fmt.Errorf("watcher %d answered %s before the PUT", i, -lat[i])
 			}
 		}
 		slices.Sort(lat)
-		st := WakeStats{Watchers: n, First: lat[0], Median: lat[n/2], Last: lat[n-1], PutRTT: putRTT, Park: park,
-			ServerCPU: serverCPU, ClientCPU: childCPU, ServerFaults: faults}
-		what := "first wake of fresh connections"
-		if round > 0 {
-			what = "second wake, each re-parked on its keep-alive connection"
-		}
-		results = append(results, Result{
-			Name: fmt.Sprintf("blocking-wake n=%d %s", n, kind), Figure: float64(st.Last) / 1e6, Unit: "ms",
-			Target: "<= 250 ms", Pass: st.Last <= 250*time.Millisecond,
-			Note: fmt.Sprintf("%s: first %.1fms median %.1fms; PUT answered in %.1fms; CPU agent %s client %s; agent page faults %d; parked in %s",
-				what, float64(st.First)/1e6, float64(st.Median)/1e6, float64(putRTT)/1e6,
-				serverCPU.Round(time.Millisecond), childCPU.Round(time.Millisecond), faults, park.Round(time.Millisecond)),
-		})
-		stats = append(stats, st)
+		stats = append(stats, WakeStats{Watchers: n, First: lat[0], Median: lat[n/2], Last: lat[n-1], PutRTT: putRTT, Park: park,
+			ServerCPU: serverCPU, ClientCPU: childCPU, ServerFaults: faults})
 	}
-	return results, stats, nil
+	return stats, nil
 }
+
+// bareParker is the blocking-wake baseline: net/http with a handler that
+// parks each GET on the current round's channel (or until its client
+// goes), and a PUT that closes the channel and starts the next round.
+type bareParker struct {
+	addr string
+	srv  *http.Server
+	mu   sync.Mutex
+	wake chan struct{}
+	idx  uint64
+}
+
+func startBareParker(r *Response) (*bareParker, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	hdr := r.Header.Clone()
+	hdr.Del("Date")
+	hdr.Del("Content-Length")
+	body := bytes.Clone(r.Body)
+	b := &bareParker{addr: ln.Addr().String(), wake: make(chan struct{}), idx: 1}
+	b.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		b.mu.Lock()
+		wake, idx := b.wake, b.idx
+		if req.Method == http.MethodPut {
+			close(b.wake)
+			b.wake, b.idx = make(chan struct{}), b.idx+1
+			b.mu.Unlock()
+			_, _ = io.WriteString(w, "true")
+			return
+		}
+		b.mu.Unlock()
+		if req.URL.Query().Get("index") == strconv.FormatUint(idx, 10) {
+			select {
+			case <-wake:
+				b.mu.Lock()
+				idx = b.idx
+				b.mu.Unlock()
+			case <-req.Context().Done():
+				return
+			}
+		}
+		for k, v := range hdr {
+			w.Header()[k] = v
+		}
+		w.Header().Set("X-Consul-Index", strconv.FormatUint(idx, 10))
+		w.WriteHeader(r.Status)
+		_, _ = w.Write(body)
+	})}
+	go func() { _ = b.srv.Serve(ln) }()
+	return b, nil
+}
+
+func (b *bareParker) Close() { _ = b.srv.Close() }
 
 // childEnv names the environment variable that turns this executable into
 // the watcher child.
