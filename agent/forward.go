@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/minconsul/minconsul/internal/groupcommit"
+	"github.com/minconsul/minconsul/raftstore"
 	"github.com/minconsul/minconsul/structs"
 )
 
@@ -42,7 +43,17 @@ func (a *Agent) newForwardGroup() *groupcommit.Group[structs.Command, forwarded]
 		}
 		return 64 + len(c.KV.Key) + len(c.KV.Value)
 	}
-	return groupcommit.New(groupcommit.Config{Slots: forwardSlots}, size, a.forwardKV)
+	// A batch waits for more writes as the leader's does (see
+	// raftstore.KVLinger): after a batch of several, the writers it
+	// answered come back together.
+	cfg := groupcommit.Config{Slots: forwardSlots, LingerGap: raftstore.KVLingerGap,
+		Linger: func(lastOps int) time.Duration {
+			if lastOps < 2 {
+				return 0
+			}
+			return raftstore.KVLinger
+		}}
+	return groupcommit.New(cfg, size, a.forwardKV)
 }
 
 // forwardKV sends cmds to the leader in one RPC.

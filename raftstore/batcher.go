@@ -36,9 +36,47 @@ type kvOutcome struct {
 
 func newKVBatcher(r *raft.Raft, timeout time.Duration) *groupcommit.Group[[]byte, kvOutcome] {
 	size := func(b []byte) int { return len(b) }
-	return groupcommit.New(groupcommit.Config{Slots: applySlots}, size, func(bufs [][]byte) []groupcommit.Outcome[kvOutcome] {
+	cfg := groupcommit.Config{Slots: applySlots, LingerGap: KVLingerGap, Linger: func(lastOps int) time.Duration {
+		if lastOps < 2 || !replicated(r) {
+			return 0
+		}
+		return KVLinger
+	}}
+	return groupcommit.New(cfg, size, func(bufs [][]byte) []groupcommit.Outcome[kvOutcome] {
 		return applyKVEntry(r, timeout, bufs)
 	})
+}
+
+// Lingering. With one entry in flight, concurrent writers split into two
+// groups that take turns: the writers an entry answers come back while the
+// next entry is already out, and wait for it. When an entry's round trip
+// includes replication (a follower's disk write as well as the leader's),
+// it lasts longer than the writers take to come back, and it pays to wait
+// for them: after an entry that carried several writes, the next one
+// waits up to KVLinger for more, as long as they keep arriving less than
+// KVLingerGap apart. Measured on 3 nodes (2 cores, one disk), together with
+// the same wait in a follower's forwarding: 16 writers 1646 -> 1983 ops/s,
+// 64 writers 4367 -> 4960. A lone writer never waits (its entries carry
+// one write), and neither does a single server, whose entries come back
+// faster than its writers (waiting there measured 15-20% slower).
+const (
+	KVLinger    = 2 * time.Millisecond
+	KVLingerGap = 600 * time.Microsecond
+)
+
+// replicated reports whether entries need another voter's disk write.
+func replicated(r *raft.Raft) bool {
+	f := r.GetConfiguration()
+	if f.Error() != nil {
+		return false
+	}
+	voters := 0
+	for _, s := range f.Configuration().Servers {
+		if s.Suffrage == raft.Voter {
+			voters++
+		}
+	}
+	return voters > 1
 }
 
 // applyKVEntry replicates encoded KV commands as one entry (a plain one

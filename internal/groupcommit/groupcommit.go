@@ -1,6 +1,7 @@
 // Package groupcommit batches concurrent calls: while a batch is in flight,
 // the calls that arrive queue up and go out together as the next one. A
-// lone caller is never delayed: an idle group submits at once.
+// lone caller is never delayed: an idle group submits at once, unless the
+// group is told to linger for more after a batch of several.
 //
 // raftstore uses it to put concurrent KV writes into one Raft entry, and a
 // follower uses it to forward concurrent KV writes to the leader in one RPC.
@@ -10,6 +11,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // ErrClosed answers calls queued or made after Close.
@@ -28,19 +30,26 @@ type Config struct {
 	// MaxOps and MaxBytes bound one batch; the batch that reaches MaxBytes
 	// may exceed it by its last call. Zero means 256 calls, 256 KiB.
 	MaxOps, MaxBytes int
+	// Linger, when set, is asked before each batch goes out how long it
+	// may wait for more calls, given the previous batch's size; 0 sends at
+	// once. While it waits, each call that arrives within LingerGap of the
+	// one before extends the wait (up to the limit); a gap ends it.
+	Linger    func(lastOps int) time.Duration
+	LingerGap time.Duration
 }
 
 // Group batches calls of Req into submits and hands each caller its Res.
 type Group[Req, Res any] struct {
-	cfg    Config
-	size   func(Req) int
-	submit func([]Req) []Outcome[Res]
-	reqs   chan *call[Req, Res]
-	slots  chan struct{}
-	stop   chan struct{}
-	queued atomic.Int64 // calls sent to reqs and not yet in a submitted batch
-	once   sync.Once
-	done   chan struct{}
+	cfg     Config
+	size    func(Req) int
+	submit  func([]Req) []Outcome[Res]
+	reqs    chan *call[Req, Res]
+	slots   chan struct{}
+	stop    chan struct{}
+	queued  atomic.Int64 // calls sent to reqs and not yet in a submitted batch
+	lastOps atomic.Int64 // the size of the last batch formed
+	once    sync.Once
+	done    chan struct{}
 }
 
 type call[Req, Res any] struct {
@@ -130,6 +139,9 @@ func (g *Group[Req, Res]) run() {
 			return
 		}
 		batch, size := []*call[Req, Res]{first}, g.size(first.req)
+		if g.cfg.Linger != nil {
+			batch, size = g.linger(batch, size)
+		}
 	more:
 		for len(batch) < g.cfg.MaxOps && size < g.cfg.MaxBytes {
 			select {
@@ -141,6 +153,7 @@ func (g *Group[Req, Res]) run() {
 			}
 		}
 		g.queued.Add(-int64(len(batch)))
+		g.lastOps.Store(int64(len(batch)))
 		go g.flush(batch)
 	}
 }
@@ -159,6 +172,41 @@ func (g *Group[Req, Res]) flush(batch []*call[Req, Res]) {
 			c.done <- Outcome[Res]{Err: errors.New("groupcommit: submit returned too few outcomes")}
 		}
 	}
+}
+
+// linger waits, as cfg.Linger allows, for more calls to join batch.
+func (g *Group[Req, Res]) linger(batch []*call[Req, Res], size int) ([]*call[Req, Res], int) {
+	limit := g.cfg.Linger(int(g.lastOps.Load()))
+	if limit <= 0 {
+		return batch, size
+	}
+	gap := g.cfg.LingerGap
+	if gap <= 0 || gap > limit {
+		gap = limit
+	}
+	end := time.Now().Add(limit)
+	t := time.NewTimer(gap)
+	defer t.Stop()
+	for len(batch) < g.cfg.MaxOps && size < g.cfg.MaxBytes {
+		select {
+		case c := <-g.reqs:
+			batch = append(batch, c)
+			size += g.size(c.req)
+			left := time.Until(end)
+			if left <= 0 {
+				return batch, size
+			}
+			if !t.Stop() {
+				<-t.C
+			}
+			t.Reset(min(gap, left))
+		case <-t.C:
+			return batch, size
+		case <-g.stop:
+			return batch, size
+		}
+	}
+	return batch, size
 }
 
 func (g *Group[Req, Res]) drain() {

@@ -220,3 +220,47 @@ func TestGroup_Concurrent(t *testing.T) {
 		t.Fatalf("%d calls submitted, want %d", len(seen), 32*50)
 	}
 }
+
+// After a batch of several, the next batch waits for calls that keep
+// arriving within the gap; after a batch of one it goes at once.
+func TestGroup_Linger(t *testing.T) {
+	rec := &recorder{}
+	g := New(Config{Slots: 1, LingerGap: time.Second, Linger: func(lastOps int) time.Duration {
+		if lastOps < 2 {
+			return 0
+		}
+		return 5 * time.Second
+	}}, one, rec.submit)
+	defer g.Close()
+
+	start := time.Now()
+	for i := 1; i <= 2; i++ {
+		if _, err := g.Do(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := time.Since(start); d > 900*time.Millisecond {
+		t.Fatalf("lone calls took %s: they lingered", d)
+	}
+
+	release := g.Hold()
+	var wg sync.WaitGroup
+	for i, q := range []int{3, 4} {
+		wg.Add(1)
+		go func() { defer wg.Done(); _, _ = g.Do(q) }()
+		waitQueued(t, g, i+1)
+	}
+	release()
+	wg.Wait() // batch [3 4]: the next one lingers
+	for i, q := range []int{5, 6} {
+		wg.Add(1)
+		go func() { defer wg.Done(); _, _ = g.Do(q) }()
+		if i == 0 {
+			waitQueued(t, g, 1)
+		}
+	}
+	wg.Wait()
+	if b := rec.get(); fmt.Sprint(b) != "[[1] [2] [3 4] [5 6]]" {
+		t.Fatalf("batches %v: 6 should have joined 5 while it lingered", b)
+	}
+}
