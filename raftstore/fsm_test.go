@@ -122,13 +122,20 @@ func FuzzFSMApply(f *testing.F) {
 		{Type: structs.CatalogDeregister, Deregister: &structs.DeregisterRequest{Node: "n1", ServiceID: "db"}},
 		{Type: structs.CatalogDeregister, Deregister: &structs.DeregisterRequest{Node: "n2"}},
 	}
+	batch := structs.Command{Type: structs.KVBatch}
 	for _, c := range seeds {
 		b, err := structs.Encode(&c)
 		if err != nil {
 			f.Fatal(err)
 		}
 		f.Add(b)
+		batch.Batch = append(batch.Batch, b)
 	}
+	b, err := structs.Encode(&batch)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
 	f.Add([]byte{})
 	f.Add([]byte{0x81, 0xa4, 'T', 'y', 'p', 'e', 0x06})
 
@@ -149,8 +156,22 @@ func FuzzFSMApply(f *testing.F) {
 		if err := fsm.Restore(nopCloser(start.Bytes())); err != nil {
 			t.Fatal(err)
 		}
-		res, ok := fsm.Apply(&raft.Log{Type: raft.LogCommand, Index: base.idx + 1, Data: data}).(applyResult)
-		if !ok {
+		// failed: nothing may have been written (for a KVBatch: every
+		// element failed).
+		var failed bool
+		switch res := fsm.Apply(&raft.Log{Type: raft.LogCommand, Index: base.idx + 1, Data: data}).(type) {
+		case applyResult:
+			failed = res.Err != nil
+		case BatchResult:
+			failed = true
+			for i, e := range res {
+				r, ok := e.(applyResult)
+				if !ok {
+					t.Fatalf("batch element %d: result %T", i, e)
+				}
+				failed = failed && r.Err != nil
+			}
+		default:
 			t.Fatalf("result %T", res)
 		}
 		// The state must still serialise; after an error, byte for byte as before.
@@ -158,8 +179,8 @@ func FuzzFSMApply(f *testing.F) {
 		if err := fsm.State().WriteSnapshot(&after); err != nil {
 			t.Fatalf("snapshot after apply: %v", err)
 		}
-		if res.Err != nil && !bytes.Equal(after.Bytes(), start.Bytes()) {
-			t.Fatalf("error %v but state changed", res.Err)
+		if failed && !bytes.Equal(after.Bytes(), start.Bytes()) {
+			t.Fatal("the command failed but the state changed")
 		}
 		// And every read must still work on whatever was written.
 		dumpState(t, fsm.State(), keys...)
