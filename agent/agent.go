@@ -67,6 +67,7 @@ type Agent struct {
 	checks   map[string]*localCheck
 	syncCh   chan struct{}
 	syncMu   sync.Mutex  // one sync at a time
+	stateMu  sync.Mutex  // one TTL check state write at a time
 	synced   atomic.Bool // the first sync after start has happened
 
 	shutdownCh   chan struct{} // closed when /v1/agent/leave asks the process to stop

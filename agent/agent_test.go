@@ -331,3 +331,83 @@ func TestAgent_RestartKeepsData(t *testing.T) {
 	}
 	_ = context.Background
 }
+
+// A TTL check's last update survives a restart (until its TTL runs out),
+// as in Consul; a deregistered check's state does not come back.
+func TestAgent_TTLCheckStateSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	opts := testutil.Options{DataDir: dir, Mutate: func(c *agent.Config) { c.ServerPort = 0 }}
+	a := testutil.StartAgent(t, opts)
+	c := client(t, a)
+	reg := &api.AgentServiceRegistration{ID: "web-1", Name: "web", Port: 80, Checks: api.AgentServiceChecks{
+		{CheckID: "web-ttl", TTL: "1h"},
+		{CheckID: "web-short", TTL: "1s"},
+	}}
+	if err := c.Agent().ServiceRegister(reg); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Agent().CheckRegister(&api.AgentCheckRegistration{ID: "lone", Name: "lone",
+		AgentServiceCheck: api.AgentServiceCheck{TTL: "1h"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Agent().UpdateTTL("web-ttl", "all good", api.HealthPassing); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Agent().UpdateTTL("web-short", "briefly good", api.HealthPassing); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Agent().UpdateTTL("lone", "meh", api.HealthWarning); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Agent().CheckDeregister("lone"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	// Let the short TTL run out while the agent is down.
+	expired := time.Now().Add(time.Second)
+	testutil.Retry(t, 5*time.Second, func() error {
+		if time.Now().Before(expired) {
+			return fmt.Errorf("web-short's TTL has not run out yet")
+		}
+		return nil
+	})
+
+	b := testutil.StartAgent(t, opts)
+	checks, err := client(t, b).Agent().Checks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch := checks["web-ttl"]; ch == nil || ch.Status != api.HealthPassing || ch.Output != "all good" {
+		t.Errorf("web-ttl after restart: %+v, want passing with its output", ch)
+	}
+	if ch := checks["web-short"]; ch == nil || ch.Status != api.HealthCritical {
+		t.Errorf("web-short after restart: %+v, want critical (its state had expired)", ch)
+	}
+	if ch := checks["lone"]; ch != nil {
+		t.Errorf("deregistered check came back: %+v", ch)
+	}
+	// The catalog agrees once anti-entropy has run.
+	testutil.Retry(t, 10*time.Second, func() error {
+		hcs, _, err := client(t, b).Health().Checks("web", nil)
+		if err != nil {
+			return err
+		}
+		for _, hc := range hcs {
+			if hc.CheckID == "web-ttl" && hc.Status == api.HealthPassing {
+				return nil
+			}
+		}
+		return fmt.Errorf("catalog checks %v", hcs)
+	})
+	// Re-registering the deregistered check starts critical.
+	if err := client(t, b).Agent().CheckRegister(&api.AgentCheckRegistration{ID: "lone", Name: "lone",
+		AgentServiceCheck: api.AgentServiceCheck{TTL: "1h"}}); err != nil {
+		t.Fatal(err)
+	}
+	checks, _ = client(t, b).Agent().Checks()
+	if ch := checks["lone"]; ch == nil || ch.Status != api.HealthCritical {
+		t.Errorf("re-registered lone: %+v, want critical", ch)
+	}
+}

@@ -46,6 +46,9 @@ func (a *Agent) serviceRegister(ctx context.Context, def *structs.ServiceDefinit
 	if err != nil {
 		return err
 	}
+	for _, c := range checks {
+		a.restoreCheckState(c)
+	}
 	a.mu.Lock()
 	if old, ok := a.services[ns.ID]; ok && old.def != nil {
 		ns.CreateIndex = old.def.CreateIndex
@@ -249,12 +252,19 @@ func (a *Agent) ServiceDeregister(ctx context.Context, id string) error {
 	}
 	delete(a.services, id)
 	a.unpersist("services", id)
+	var gone []string
 	for cid, c := range a.checks {
 		if c.hc.ServiceID == id {
 			a.removeCheckLocked(cid)
+			gone = append(gone, cid)
 		}
 	}
 	a.mu.Unlock()
+	// Its checks go with it, also those registered on their own.
+	for _, cid := range gone {
+		a.unpersist("checks", cid)
+		a.purgeCheckState(cid)
+	}
 	a.syncNow(ctx)
 	return nil
 }
@@ -283,6 +293,7 @@ func (a *Agent) checkRegister(ctx context.Context, def *structs.CheckDefinition,
 		return err
 	}
 	lc.fromFile = fromFile
+	a.restoreCheckState(lc)
 	a.mu.Lock()
 	a.addCheckLocked(lc)
 	a.mu.Unlock()
@@ -307,6 +318,7 @@ func (a *Agent) CheckDeregister(ctx context.Context, id string) error {
 	a.removeCheckLocked(id)
 	a.mu.Unlock()
 	a.unpersist("checks", id)
+	a.purgeCheckState(id)
 	a.syncNow(ctx)
 	return nil
 }
@@ -328,7 +340,9 @@ func (a *Agent) CheckUpdateTTL(ctx context.Context, id, status, output string) e
 	}
 	c.resetTTL()
 	changed := a.setStatusLocked(id, status, output)
+	cur, ttl := a.checks[id].hc, c.ttl
 	a.mu.Unlock()
+	a.persistCheckState(id, cur.Status, cur.Output, ttl)
 	if changed {
 		a.syncNow(ctx)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/minconsul/minconsul/structs"
 )
@@ -90,6 +91,73 @@ func (a *Agent) unpersist(kind, id string) {
 	if dir := a.persistDir(kind); dir != "" {
 		if err := os.Remove(fileFor(dir, id)); err != nil && !os.IsNotExist(err) {
 			a.logger.Warn("could not remove persisted definition", "kind", kind, "id", id, "error", err)
+		}
+	}
+}
+
+// TTL check state. As Consul does, the last update of a TTL check is kept
+// (data_dir/checks/state) with the time its TTL runs out, so that a
+// restarted agent, or a re-registration of the same check, reports the
+// check as it was until then instead of starting critical.
+type persistedCheckState struct {
+	CheckID string
+	Status  string
+	Output  string
+	Expires int64 // UnixNano
+}
+
+func (a *Agent) checkStateFile(id string) string {
+	dir := a.persistDir("checks")
+	if dir == "" {
+		return ""
+	}
+	return fileFor(filepath.Join(dir, "state"), id)
+}
+
+func (a *Agent) persistCheckState(id, status, output string, ttl time.Duration) {
+	path := a.checkStateFile(id)
+	if path == "" {
+		return
+	}
+	st := persistedCheckState{CheckID: id, Status: status, Output: output, Expires: time.Now().Add(ttl).UnixNano()}
+	a.stateMu.Lock() // one writer of the temp file at a time
+	defer a.stateMu.Unlock()
+	err := os.MkdirAll(filepath.Dir(path), 0o700)
+	if err == nil {
+		err = writeAtomic(path, st)
+	}
+	if err != nil {
+		a.logger.Warn("could not persist check state", "check", id, "error", err)
+	}
+}
+
+// restoreCheckState gives a new TTL check its persisted state, unless that
+// has expired (then the file goes).
+func (a *Agent) restoreCheckState(lc *localCheck) {
+	path := a.checkStateFile(lc.hc.CheckID)
+	if path == "" || lc.ttl == 0 {
+		return
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	var st persistedCheckState
+	if err := json.Unmarshal(b, &st); err != nil || st.CheckID != lc.hc.CheckID || !validStatus(st.Status) {
+		a.logger.Warn("skipping unreadable check state", "check", lc.hc.CheckID, "error", err)
+		return
+	}
+	if time.Now().UnixNano() >= st.Expires {
+		a.purgeCheckState(lc.hc.CheckID)
+		return
+	}
+	lc.hc.Status, lc.hc.Output = st.Status, st.Output
+}
+
+func (a *Agent) purgeCheckState(id string) {
+	if path := a.checkStateFile(id); path != "" {
+		if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
+			a.logger.Warn("could not remove check state", "check", id, "error", err)
 		}
 	}
 }
