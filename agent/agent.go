@@ -313,7 +313,9 @@ func (b *serverBackend) Apply(ctx context.Context, cmd structs.Command) (uint64,
 			return idx, res, err
 		}
 	}
-	if cmd.Type.IsKV() && b.a.forward != nil {
+	// Without a known leader a write waits on its own (bounded by the
+	// leader wait), not behind batches that wait for the same leader.
+	if cmd.Type.IsKV() && b.a.forward != nil && st.Leader() != "" {
 		o, err := b.a.forward.Do(cmd)
 		if errors.Is(err, groupcommit.ErrClosed) {
 			err = structs.ErrShutdown
