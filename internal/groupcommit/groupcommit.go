@@ -90,24 +90,24 @@ func (g *Group[Req, Res]) Do(req Req) (Res, error) {
 func (g *Group[Req, Res]) DoAll(reqs []Req) []Outcome[Res] {
 	out := make([]Outcome[Res], len(reqs))
 	calls := make([]*call[Req, Res], 0, len(reqs))
-	for i, r := range reqs {
+queue:
+	for _, r := range reqs {
 		c := &call[Req, Res]{req: r, done: make(chan Outcome[Res], 1)}
 		select {
 		case g.reqs <- c:
 			g.queued.Add(1)
 			calls = append(calls, c)
 		case <-g.stop:
-			for k := i; k < len(reqs); k++ {
-				out[k].Err = ErrClosed
-			}
-		}
-		if len(calls) <= i {
-			break
+			break queue
 		}
 	}
-	for i, c := range calls {
+	for i := range out {
+		if i >= len(calls) {
+			out[i].Err = ErrClosed
+			continue
+		}
 		select {
-		case out[i] = <-c.done:
+		case out[i] = <-calls[i].done:
 		case <-g.stop:
 			out[i].Err = ErrClosed
 		}

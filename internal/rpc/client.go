@@ -127,26 +127,19 @@ func (c *Client) Apply(ctx context.Context, addr string, cmd structs.Command, ho
 	if err := c.post(ctx, addr, "/rpc/apply", cmd, &out, hop); err != nil {
 		return 0, nil, err
 	}
-	if err := decodeErr(out.ErrKind, out.ErrMsg); err != nil {
-		return out.Index, nil, err
+	idx, res, err := out.outcome()
+	if err != nil || cmd.Type != structs.KVBatch {
+		return idx, res, err
 	}
-	if cmd.Type == structs.KVBatch {
-		if len(out.Results) != len(cmd.Batch) {
-			return out.Index, nil, fmt.Errorf("rpc apply: %d results for a batch of %d", len(out.Results), len(cmd.Batch))
-		}
-		res := make([]structs.BatchOutcome, len(out.Results))
-		for i, e := range out.Results {
-			res[i] = structs.BatchOutcome{Index: e.Index, Err: decodeErr(e.ErrKind, e.ErrMsg)}
-			if e.Result != nil {
-				res[i].Value = *e.Result
-			}
-		}
-		return out.Index, res, nil
+	if len(out.Results) != len(cmd.Batch) {
+		return idx, nil, fmt.Errorf("rpc apply: %d results for a batch of %d", len(out.Results), len(cmd.Batch))
 	}
-	if out.Result != nil {
-		return out.Index, *out.Result, nil
+	outs := make([]structs.BatchOutcome, len(out.Results))
+	for i, e := range out.Results {
+		o := &outs[i]
+		o.Index, o.Value, o.Err = e.outcome()
 	}
-	return out.Index, nil, nil
+	return idx, outs, nil
 }
 
 // Read runs a typed read on a server and decodes its result into out.

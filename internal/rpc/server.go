@@ -40,20 +40,38 @@ type Store interface {
 // applyResponse carries an Apply result back; errors travel as kind+text
 // so the caller can rebuild the sentinel (httpapi maps it to a status).
 type applyResponse struct {
-	Index   uint64
-	Result  *bool
-	ErrKind string
-	ErrMsg  string
+	applyElem
 	// Results answers a KVBatch command, one element per command.
 	Results []applyElem `codec:",omitempty"`
 }
 
-// applyElem is one element's outcome in a KVBatch answer.
+// applyElem is one command's outcome: its index, its result (KV writes
+// answer a bool) or its error.
 type applyElem struct {
 	Index   uint64
 	Result  *bool
 	ErrKind string
 	ErrMsg  string
+}
+
+func newApplyElem(idx uint64, res any, err error) applyElem {
+	e := applyElem{Index: idx}
+	if b, ok := res.(bool); ok {
+		e.Result = &b
+	}
+	e.ErrKind, e.ErrMsg = encodeErr(err)
+	return e
+}
+
+// outcome is the inverse of newApplyElem.
+func (e applyElem) outcome() (uint64, any, error) {
+	if err := decodeErr(e.ErrKind, e.ErrMsg); err != nil {
+		return e.Index, nil, err
+	}
+	if e.Result != nil {
+		return e.Index, *e.Result, nil
+	}
+	return e.Index, nil, nil
 }
 
 // ReadRequest names one typed read to run on a server.
@@ -117,7 +135,7 @@ func (s *Server) handleApply(w http.ResponseWriter, r *http.Request) {
 		err = structs.Decode(body, &cmd)
 	}
 	if err != nil {
-		writeMsgpack(w, applyResponse{ErrKind: kindBadRequest, ErrMsg: "decode command: " + err.Error()})
+		writeMsgpack(w, applyResponse{applyElem: applyElem{ErrKind: kindBadRequest, ErrMsg: "decode command: " + err.Error()}})
 		return
 	}
 	var (
@@ -130,22 +148,13 @@ func (s *Server) handleApply(w http.ResponseWriter, r *http.Request) {
 	} else {
 		idx, res, err = s.store.Apply(r.Context(), cmd)
 	}
-	out := applyResponse{Index: idx}
-	switch v := res.(type) {
-	case bool:
-		out.Result = &v
-	case []structs.BatchOutcome:
-		out.Results = make([]applyElem, len(v))
-		for i, o := range v {
-			e := &out.Results[i]
-			e.Index = o.Index
-			if b, ok := o.Value.(bool); ok {
-				e.Result = &b
-			}
-			e.ErrKind, e.ErrMsg = encodeErr(o.Err)
+	out := applyResponse{applyElem: newApplyElem(idx, res, err)}
+	if outs, ok := res.([]structs.BatchOutcome); ok {
+		out.Results = make([]applyElem, len(outs))
+		for i, o := range outs {
+			out.Results[i] = newApplyElem(o.Index, o.Value, o.Err)
 		}
 	}
-	out.ErrKind, out.ErrMsg = encodeErr(err)
 	writeMsgpack(w, out)
 }
 
