@@ -66,17 +66,8 @@ const (
 
 // replicated reports whether entries need another voter's disk write.
 func replicated(r *raft.Raft) bool {
-	f := r.GetConfiguration()
-	if f.Error() != nil {
-		return false
-	}
-	voters := 0
-	for _, s := range f.Configuration().Servers {
-		if s.Suffrage == raft.Voter {
-			voters++
-		}
-	}
-	return voters > 1
+	voters, err := voterAddrs(r)
+	return err == nil && len(voters) > 1
 }
 
 // applyKVEntry replicates encoded KV commands as one entry (a plain one

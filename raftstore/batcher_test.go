@@ -205,7 +205,7 @@ func TestStore_BatcherGroupsQueuedWrites(t *testing.T) {
 // hanging.
 func TestStore_BatcherShutdownFailsQueued(t *testing.T) {
 	st := newDevStore(t)
-	st.batcher.Hold()
+	release := st.batcher.Hold()
 	errs := make(chan error, 3)
 	for i := 0; i < 3; i++ {
 		go func() {
@@ -214,9 +214,8 @@ func TestStore_BatcherShutdownFailsQueued(t *testing.T) {
 		}()
 	}
 	waitQueued(t, st, 3)
-	if err := st.Shutdown(); err != nil {
-		t.Fatal(err)
-	}
+	shut := make(chan error, 1)
+	go func() { shut <- st.Shutdown() }()
 	for i := 0; i < 3; i++ {
 		select {
 		case err := <-errs:
@@ -226,6 +225,10 @@ func TestStore_BatcherShutdownFailsQueued(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("a queued write hangs after shutdown")
 		}
+	}
+	release() // the held slot stands for an entry in flight, which shutdown waits for
+	if err := <-shut; err != nil {
+		t.Fatal(err)
 	}
 }
 

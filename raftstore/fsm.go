@@ -70,18 +70,18 @@ func (f *FSM) applyCommand(idx uint64, cmd *structs.Command) (any, error) {
 	defer tx.Abort()
 	var result any = true
 	var err error
-	switch cmd.Type {
-	case structs.KVSet, structs.KVCAS, structs.KVDelete, structs.KVDeleteCAS, structs.KVDeleteTree:
+	switch {
+	case cmd.Type.IsKV():
 		if cmd.KV == nil {
 			return nil, structs.BadRequest(fmt.Sprintf("%s: missing KV entry", cmd.Type))
 		}
 		result, err = applyKV(tx, idx, cmd.Type, cmd.KV)
-	case structs.CatalogRegister:
+	case cmd.Type == structs.CatalogRegister:
 		if cmd.Register == nil {
 			return nil, structs.BadRequest("CatalogRegister: missing request")
 		}
 		result, err = nil, ensureRegistrationTxn(tx, idx, cmd.Register)
-	case structs.CatalogDeregister:
+	case cmd.Type == structs.CatalogDeregister:
 		if cmd.Deregister == nil {
 			return nil, structs.BadRequest("CatalogDeregister: missing request")
 		}

@@ -290,15 +290,7 @@ func (s *Store) Apply(ctx context.Context, cmd structs.Command) (uint64, any, er
 		return 0, nil, structs.ErrNotLeader
 	}
 	if cmd.Type == structs.KVBatch {
-		// Each element joins this leader's own batching and gets its own
-		// outcome.
-		outs := s.batcher.DoAll(cmd.Batch)
-		res := make([]structs.BatchOutcome, len(outs))
-		for i, o := range outs {
-			r := &res[i]
-			r.Index, r.Value, r.Err = kvResult(o.Val, o.Err)
-		}
-		return 0, res, nil
+		return 0, s.applyForwarded(cmd.Batch), nil
 	}
 	buf, err := structs.Encode(&cmd)
 	if err != nil {
@@ -317,6 +309,31 @@ func (s *Store) Apply(ctx context.Context, cmd structs.Command) (uint64, any, er
 		return f.Index(), nil, res.Err
 	}
 	return f.Index(), res.Value, nil
+}
+
+// applyForwarded applies the elements of a KVBatch a follower forwarded:
+// each KV command joins this leader's own batching and gets its own
+// outcome; anything else is refused here, whatever entry it would share.
+func (s *Store) applyForwarded(elems [][]byte) []structs.BatchOutcome {
+	res := make([]structs.BatchOutcome, len(elems))
+	kv := make([][]byte, 0, len(elems))
+	at := make([]int, 0, len(elems))
+	for i, b := range elems {
+		var c structs.Command
+		switch err := structs.Decode(b, &c); {
+		case err != nil:
+			res[i].Err = decodeError(err).Err
+		case !c.Type.IsKV() || c.KV == nil:
+			res[i].Err = structs.BadRequest(fmt.Sprintf("%s in a KV batch", c.Type))
+		default:
+			kv, at = append(kv, b), append(at, i)
+		}
+	}
+	for j, o := range s.batcher.DoAll(kv) {
+		r := &res[at[j]]
+		r.Index, r.Value, r.Err = kvResult(o.Val, o.Err)
+	}
+	return res
 }
 
 func kvResult(o kvOutcome, err error) (uint64, any, error) {
@@ -346,8 +363,10 @@ func mapRaftErr(err error) error {
 }
 
 // Peers returns the Raft addresses of the voters.
-func (s *Store) Peers() ([]string, error) {
-	f := s.raft.GetConfiguration()
+func (s *Store) Peers() ([]string, error) { return voterAddrs(s.raft) }
+
+func voterAddrs(r *raft.Raft) ([]string, error) {
+	f := r.GetConfiguration()
 	if err := f.Error(); err != nil {
 		return nil, err
 	}

@@ -50,6 +50,10 @@ type Group[Req, Res any] struct {
 	lastOps atomic.Int64 // the size of the last batch formed
 	once    sync.Once
 	done    chan struct{}
+	// closing: senders hold it for reading; Close takes it for writing to
+	// set closed, so that no call is queued after the final drain.
+	closing sync.RWMutex
+	closed  bool
 }
 
 type call[Req, Res any] struct {
@@ -86,45 +90,52 @@ func (g *Group[Req, Res]) Do(req Req) (Res, error) {
 
 // DoAll queues every request, in order, and waits for all their outcomes.
 // The requests may go out in different batches; with one slot they reach
-// submit in this order.
+// submit in this order. A call that was queued always gets its batch's
+// outcome, also across Close; only calls Close kept from queueing get
+// ErrClosed.
 func (g *Group[Req, Res]) DoAll(reqs []Req) []Outcome[Res] {
 	out := make([]Outcome[Res], len(reqs))
 	calls := make([]*call[Req, Res], 0, len(reqs))
-queue:
-	for _, r := range reqs {
-		c := &call[Req, Res]{req: r, done: make(chan Outcome[Res], 1)}
-		select {
-		case g.reqs <- c:
+	g.closing.RLock()
+	if !g.closed {
+		for _, r := range reqs {
+			c := &call[Req, Res]{req: r, done: make(chan Outcome[Res], 1)}
 			g.queued.Add(1)
+			g.reqs <- c
 			calls = append(calls, c)
-		case <-g.stop:
-			break queue
 		}
 	}
+	g.closing.RUnlock()
 	for i := range out {
-		if i >= len(calls) {
-			out[i].Err = ErrClosed
-			continue
-		}
-		select {
-		case out[i] = <-calls[i].done:
-		case <-g.stop:
+		if i < len(calls) {
+			out[i] = <-calls[i].done
+		} else {
 			out[i].Err = ErrClosed
 		}
 	}
 	return out
 }
 
-// Close fails every queued and later call with ErrClosed. Batches in
-// flight finish on their own.
+// Close fails every queued and later call with ErrClosed and waits for the
+// batches in flight to finish.
 func (g *Group[Req, Res]) Close() {
-	g.once.Do(func() { close(g.stop) })
+	g.once.Do(func() {
+		g.closing.Lock()
+		g.closed = true
+		g.closing.Unlock()
+		close(g.stop)
+	})
 	<-g.done
 }
 
 func (g *Group[Req, Res]) run() {
 	defer close(g.done)
-	defer g.drain()
+	defer func() {
+		g.drain()
+		for i := 0; i < g.cfg.Slots; i++ { // wait for the batches in flight
+			g.slots <- struct{}{}
+		}
+	}()
 	for {
 		var first *call[Req, Res]
 		select {
@@ -135,6 +146,7 @@ func (g *Group[Req, Res]) run() {
 		select {
 		case g.slots <- struct{}{}:
 		case <-g.stop:
+			g.queued.Add(-1)
 			first.done <- Outcome[Res]{Err: ErrClosed}
 			return
 		}
@@ -196,10 +208,7 @@ func (g *Group[Req, Res]) linger(batch []*call[Req, Res], size int) ([]*call[Req
 			if left <= 0 {
 				return batch, size
 			}
-			if !t.Stop() {
-				<-t.C
-			}
-			t.Reset(min(gap, left))
+			t.Reset(min(gap, left)) // since Go 1.23 no stale tick survives a Reset
 		case <-t.C:
 			return batch, size
 		case <-g.stop:
@@ -213,6 +222,7 @@ func (g *Group[Req, Res]) drain() {
 	for {
 		select {
 		case c := <-g.reqs:
+			g.queued.Add(-1)
 			c.done <- Outcome[Res]{Err: ErrClosed}
 		default:
 			return

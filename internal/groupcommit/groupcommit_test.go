@@ -158,13 +158,14 @@ func TestGroup_DoAllKeepsOrder(t *testing.T) {
 func TestGroup_CloseFailsQueued(t *testing.T) {
 	rec := &recorder{}
 	g := New(Config{}, one, rec.submit)
-	g.Hold()
+	release := g.Hold()
 	errs := make(chan error, 3)
 	for i := 0; i < 3; i++ {
 		go func() { _, err := g.Do(i); errs <- err }()
 		waitQueued(t, g, i+1)
 	}
-	g.Close()
+	closed := make(chan struct{})
+	go func() { g.Close(); close(closed) }()
 	for i := 0; i < 3; i++ {
 		select {
 		case err := <-errs:
@@ -175,6 +176,13 @@ func TestGroup_CloseFailsQueued(t *testing.T) {
 			t.Fatal("a queued call hangs after Close")
 		}
 	}
+	select {
+	case <-closed:
+		t.Fatal("Close returned while a slot was still held")
+	default:
+	}
+	release()
+	<-closed
 	if _, err := g.Do(1); !errors.Is(err, ErrClosed) {
 		t.Fatalf("call after Close: %v", err)
 	}
@@ -263,4 +271,30 @@ func TestGroup_Linger(t *testing.T) {
 	if b := rec.get(); fmt.Sprint(b) != "[[1] [2] [3 4] [5 6]]" {
 		t.Fatalf("batches %v: 6 should have joined 5 while it lingered", b)
 	}
+}
+
+// A call already in flight when Close comes gets its batch's real outcome,
+// and Close waits for it.
+func TestGroup_CloseWaitsForInFlight(t *testing.T) {
+	entered, unblock := make(chan struct{}), make(chan struct{})
+	g := New(Config{}, one, func(reqs []int) []Outcome[int] {
+		close(entered)
+		<-unblock
+		return []Outcome[int]{{Val: 2 * reqs[0]}}
+	})
+	res := make(chan Outcome[int], 1)
+	go func() { v, err := g.Do(21); res <- Outcome[int]{v, err} }()
+	<-entered
+	closed := make(chan struct{})
+	go func() { g.Close(); close(closed) }()
+	select {
+	case <-closed:
+		t.Fatal("Close returned with a batch in flight")
+	case <-time.After(50 * time.Millisecond): // Close must still be waiting
+	}
+	close(unblock)
+	if o := <-res; o.Err != nil || o.Val != 42 {
+		t.Fatalf("in-flight call across Close: %+v, want 42", o)
+	}
+	<-closed
 }
