@@ -77,7 +77,7 @@ func (f *Forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	hop := hops(r)
 	switch {
-	case server && (f.router.IsLeader() || isStale(r) || hop >= maxHops):
+	case server && (isStale(r) || hop >= maxHops):
 		f.local.ServeHTTP(w, r)
 		return
 	case server && strings.HasPrefix(r.URL.Path, "/v1/status/"):
@@ -89,24 +89,20 @@ func (f *Forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.local.ServeHTTP(w, r)
 		return
 	}
-	var pick func() string
+	// A client sends to any server; that server forwards to its leader.
+	pick := func() string { return randomOf(f.router.ServerAddrs()) }
 	if server {
 		pick = f.router.LeaderAddr
-	} else if isStale(r) {
-		pick = f.anyServer
-	} else {
-		// A client sends to any server; that server forwards to its leader.
-		pick = f.anyServer
 	}
 	f.forward(w, r, pick, hop+1)
 }
 
-func (f *Forwarder) anyServer() string {
-	s := f.router.ServerAddrs()
-	if len(s) == 0 {
+// randomOf picks one of addrs, or "" when there is none.
+func randomOf(addrs []string) string {
+	if len(addrs) == 0 {
 		return ""
 	}
-	return s[rand.IntN(len(s))]
+	return addrs[rand.IntN(len(addrs))]
 }
 
 func (f *Forwarder) forward(w http.ResponseWriter, r *http.Request, pick func() string, hop int) {

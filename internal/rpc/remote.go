@@ -2,7 +2,6 @@ package rpc
 
 import (
 	"context"
-	"math/rand/v2"
 	"time"
 
 	"github.com/hashicorp/go-memdb"
@@ -24,13 +23,7 @@ func NewRemote(client *Client, servers func() []string) *Remote {
 	return &Remote{client: client, servers: servers, timeout: 10 * time.Second}
 }
 
-func (r *Remote) pick() string {
-	s := r.servers()
-	if len(s) == 0 {
-		return ""
-	}
-	return s[rand.IntN(len(s))]
-}
+func (r *Remote) pick() string { return randomOf(r.servers()) }
 
 // Apply sends a write to the leader via any server.
 func (r *Remote) Apply(ctx context.Context, cmd structs.Command) (uint64, any, error) {
