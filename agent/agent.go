@@ -62,13 +62,13 @@ type Agent struct {
 	reconcileCh  chan struct{}
 	bootstrapped atomic.Bool
 
-	mu       sync.Mutex
-	services map[string]*localService
-	checks   map[string]*localCheck
-	syncCh   chan struct{}
-	syncMu   sync.Mutex  // one sync at a time
-	stateMu  sync.Mutex  // one TTL check state write at a time
-	synced   atomic.Bool // the first sync after start has happened
+	mu        sync.Mutex
+	services  map[string]*localService
+	checks    map[string]*localCheck
+	syncCh    chan struct{}
+	syncMu    sync.Mutex  // one sync at a time
+	persistMu sync.Mutex  // persisted-file writes and removals (see persistIf); taken before mu
+	synced    atomic.Bool // the first sync after start has happened
 
 	shutdownCh   chan struct{} // closed when /v1/agent/leave asks the process to stop
 	leaveOnce    sync.Once

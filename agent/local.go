@@ -53,24 +53,30 @@ func (a *Agent) serviceRegister(ctx context.Context, def *structs.ServiceDefinit
 	if old, ok := a.services[ns.ID]; ok && old.def != nil {
 		ns.CreateIndex = old.def.CreateIndex
 	}
-	a.services[ns.ID] = &localService{def: ns, fromFile: fromFile}
-	if !fromFile {
-		a.persistService(ns.ID, def)
-	}
+	ls := &localService{def: ns, fromFile: fromFile}
+	a.services[ns.ID] = ls
 	keep := map[string]bool{}
 	for _, c := range checks {
 		keep[c.hc.CheckID] = true
 		c.fromFile = fromFile
 		a.addCheckLocked(c)
 	}
+	var dropped []string
 	if replace {
 		for id, c := range a.checks {
 			if c.hc.ServiceID == ns.ID && !keep[id] {
 				a.removeCheckLocked(id)
+				dropped = append(dropped, id)
 			}
 		}
 	}
 	a.mu.Unlock()
+	if !fromFile {
+		a.persistService(ls, def)
+	}
+	for _, id := range dropped {
+		a.dropCheckFiles(id)
+	}
 	a.logger.Debug("service registered", "service", ns.ID, "checks", len(checks))
 	if sync {
 		a.syncNow(ctx)
@@ -251,7 +257,6 @@ func (a *Agent) ServiceDeregister(ctx context.Context, id string) error {
 		return structs.NotFound(fmt.Sprintf("Unknown service ID %q. Ensure that the service ID is passed, not the service name.", id))
 	}
 	delete(a.services, id)
-	a.unpersist("services", id)
 	var gone []string
 	for cid, c := range a.checks {
 		if c.hc.ServiceID == id {
@@ -260,10 +265,10 @@ func (a *Agent) ServiceDeregister(ctx context.Context, id string) error {
 		}
 	}
 	a.mu.Unlock()
+	a.unpersistService(id)
 	// Its checks go with it, also those registered on their own.
 	for _, cid := range gone {
-		a.unpersist("checks", cid)
-		a.purgeCheckState(cid)
+		a.dropCheckFiles(cid)
 	}
 	a.syncNow(ctx)
 	return nil
@@ -298,7 +303,7 @@ func (a *Agent) checkRegister(ctx context.Context, def *structs.CheckDefinition,
 	a.addCheckLocked(lc)
 	a.mu.Unlock()
 	if !fromFile {
-		a.persistCheck(lc.hc.CheckID, def)
+		a.persistCheck(lc, def)
 	}
 	if sync {
 		a.syncNow(ctx)
@@ -317,8 +322,7 @@ func (a *Agent) CheckDeregister(ctx context.Context, id string) error {
 	}
 	a.removeCheckLocked(id)
 	a.mu.Unlock()
-	a.unpersist("checks", id)
-	a.purgeCheckState(id)
+	a.dropCheckFiles(id)
 	a.syncNow(ctx)
 	return nil
 }
@@ -340,9 +344,9 @@ func (a *Agent) CheckUpdateTTL(ctx context.Context, id, status, output string) e
 	}
 	c.resetTTL()
 	changed := a.setStatusLocked(id, status, output)
-	cur, ttl := a.checks[id].hc, c.ttl
+	expires := time.Now().Add(c.ttl)
 	a.mu.Unlock()
-	a.persistCheckState(id, cur.Status, cur.Output, ttl)
+	a.persistCheckState(c, expires)
 	if changed {
 		a.syncNow(ctx)
 	}

@@ -37,16 +37,27 @@ func fileFor(dir, id string) string {
 	return filepath.Join(dir, hex.EncodeToString(h[:16])+".json")
 }
 
-func writeAtomic(path string, v any) error {
+// writeAtomic writes v as JSON to path through a temp file of its own in
+// the same directory (created if missing), so that concurrent writers of
+// one path never share a temp file and readers see the old or the new file.
+func writeAtomic(path string, v any) (err error) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if err != nil {
+			os.Remove(f.Name())
+		}
+	}()
 	if _, err := f.Write(b); err != nil {
 		f.Close()
 		return err
@@ -58,41 +69,80 @@ func writeAtomic(path string, v any) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	return os.Rename(f.Name(), path)
 }
 
-func (a *Agent) persistService(id string, def *structs.ServiceDefinition) {
-	dir := a.persistDir("services")
+// Persisted files are written and removed with persistMu held, after
+// checking under a.mu that what is written is still registered (or what is
+// removed is not registered again): a write that lost a race with a
+// deregistration cannot bring its file back, nor a late removal drop the
+// file of a new registration. Lock order: persistMu, then mu.
+
+// persistIf runs do holding persistMu if cond, evaluated under a.mu, holds.
+func (a *Agent) persistIf(cond func() bool, do func()) {
+	if a.cfg.DataDir == "" {
+		return
+	}
+	a.persistMu.Lock()
+	defer a.persistMu.Unlock()
+	a.mu.Lock()
+	ok := cond()
+	a.mu.Unlock()
+	if ok {
+		do()
+	}
+}
+
+// persistDef writes v as the file of kind/id. Caller holds persistMu.
+func (a *Agent) persistDef(kind, id string, v any) {
+	dir := a.persistDir(kind)
 	if dir == "" {
 		return
 	}
-	if err := os.MkdirAll(dir, 0o700); err == nil {
-		err = writeAtomic(fileFor(dir, id), persistedService{Def: def})
-		if err == nil {
-			return
-		}
-		a.logger.Warn("could not persist service", "service", id, "error", err)
+	if err := writeAtomic(fileFor(dir, id), v); err != nil {
+		a.logger.Warn("could not persist definition", "kind", kind, "id", id, "error", err)
 	}
 }
 
-func (a *Agent) persistCheck(id string, def *structs.CheckDefinition) {
-	dir := a.persistDir("checks")
-	if dir == "" {
-		return
-	}
-	if err := os.MkdirAll(dir, 0o700); err == nil {
-		if err := writeAtomic(fileFor(dir, id), persistedCheck{Def: def}); err != nil {
-			a.logger.Warn("could not persist check", "check", id, "error", err)
-		}
-	}
-}
-
+// unpersist removes the file of kind/id. Caller holds persistMu.
 func (a *Agent) unpersist(kind, id string) {
 	if dir := a.persistDir(kind); dir != "" {
 		if err := os.Remove(fileFor(dir, id)); err != nil && !os.IsNotExist(err) {
 			a.logger.Warn("could not remove persisted definition", "kind", kind, "id", id, "error", err)
 		}
 	}
+}
+
+// persistService keeps an API-registered service while s is still the
+// registration of its ID.
+func (a *Agent) persistService(s *localService, def *structs.ServiceDefinition) {
+	id := s.def.ID
+	a.persistIf(func() bool { return a.services[id] == s },
+		func() { a.persistDef("services", id, persistedService{Def: def}) })
+}
+
+// unpersistService removes a deregistered service's file, unless the ID
+// has been registered again meanwhile.
+func (a *Agent) unpersistService(id string) {
+	a.persistIf(func() bool { _, ok := a.services[id]; return !ok },
+		func() { a.unpersist("services", id) })
+}
+
+// persistCheck keeps an API-registered check while c is still the
+// registration of its ID.
+func (a *Agent) persistCheck(c *localCheck, def *structs.CheckDefinition) {
+	id := c.hc.CheckID
+	a.persistIf(func() bool { return a.checks[id] == c },
+		func() { a.persistDef("checks", id, persistedCheck{Def: def}) })
+}
+
+// dropCheckFiles removes a removed check's definition and TTL state,
+// unless the ID has been registered again meanwhile. Call it without a.mu.
+func (a *Agent) dropCheckFiles(id string) {
+	a.persistIf(func() bool { _, ok := a.checks[id]; return !ok }, func() {
+		a.unpersist("checks", id)
+		a.unpersist(stateKind, id)
+	})
 }
 
 // TTL check state. As Consul does, the last update of a TTL check is kept
@@ -106,60 +156,47 @@ type persistedCheckState struct {
 	Expires int64 // UnixNano
 }
 
-func (a *Agent) checkStateFile(id string) string {
-	dir := a.persistDir("checks")
-	if dir == "" {
-		return ""
-	}
-	return fileFor(filepath.Join(dir, "state"), id)
-}
+// stateKind is where TTL check state is kept, under the checks' files.
+var stateKind = filepath.Join("checks", "state")
 
-func (a *Agent) persistCheckState(id, status, output string, ttl time.Duration) {
-	path := a.checkStateFile(id)
-	if path == "" {
-		return
-	}
-	st := persistedCheckState{CheckID: id, Status: status, Output: output, Expires: time.Now().Add(ttl).UnixNano()}
-	a.stateMu.Lock() // one writer of the temp file at a time
-	defer a.stateMu.Unlock()
-	err := os.MkdirAll(filepath.Dir(path), 0o700)
-	if err == nil {
-		err = writeAtomic(path, st)
-	}
-	if err != nil {
-		a.logger.Warn("could not persist check state", "check", id, "error", err)
-	}
+// persistCheckState keeps a TTL check's status and output, as they are
+// when written, until expires; nothing once c is no longer registered.
+func (a *Agent) persistCheckState(c *localCheck, expires time.Time) {
+	id := c.hc.CheckID
+	var st persistedCheckState
+	a.persistIf(func() bool {
+		if a.checks[id] != c {
+			return false
+		}
+		st = persistedCheckState{CheckID: id, Status: c.hc.Status, Output: c.hc.Output, Expires: expires.UnixNano()}
+		return true
+	}, func() { a.persistDef(stateKind, id, st) })
 }
 
 // restoreCheckState gives a new TTL check its persisted state, unless that
-// has expired (then the file goes).
+// has expired (then the file goes). Call it without a.mu.
 func (a *Agent) restoreCheckState(lc *localCheck) {
-	path := a.checkStateFile(lc.hc.CheckID)
-	if path == "" || lc.ttl == 0 {
+	dir := a.persistDir(stateKind)
+	if dir == "" || lc.ttl == 0 {
 		return
 	}
-	b, err := os.ReadFile(path)
+	id := lc.hc.CheckID
+	a.persistMu.Lock()
+	defer a.persistMu.Unlock()
+	b, err := os.ReadFile(fileFor(dir, id))
 	if err != nil {
 		return
 	}
 	var st persistedCheckState
-	if err := json.Unmarshal(b, &st); err != nil || st.CheckID != lc.hc.CheckID || !validStatus(st.Status) {
-		a.logger.Warn("skipping unreadable check state", "check", lc.hc.CheckID, "error", err)
+	if err := json.Unmarshal(b, &st); err != nil || st.CheckID != id || !validStatus(st.Status) {
+		a.logger.Warn("skipping unreadable check state", "check", id, "error", err)
 		return
 	}
 	if time.Now().UnixNano() >= st.Expires {
-		a.purgeCheckState(lc.hc.CheckID)
+		a.unpersist(stateKind, id)
 		return
 	}
 	lc.hc.Status, lc.hc.Output = st.Status, st.Output
-}
-
-func (a *Agent) purgeCheckState(id string) {
-	if path := a.checkStateFile(id); path != "" {
-		if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
-			a.logger.Warn("could not remove check state", "check", id, "error", err)
-		}
-	}
 }
 
 // loadPersisted re-registers what the API registered before a restart.
