@@ -79,7 +79,7 @@ func checkSection(t *testing.T, what string, got []dns.RR, want []string) {
 	t.Helper()
 	g := rrStrings(got)
 	w := slices.Clone(want)
-	sortStrings(w)
+	slices.Sort(w)
 	if !slices.Equal(g, w) {
 		t.Errorf("%s:\n got  %q\n want %q", what, g, w)
 	}

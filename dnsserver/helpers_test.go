@@ -4,6 +4,7 @@ import (
 	"context"
 	"github.com/minconsul/minconsul/internal/testlog"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -135,14 +136,6 @@ func rrStrings(rrs []dns.RR) []string {
 		}
 		out = append(out, strings.ReplaceAll(rr.String(), "\t", " "))
 	}
-	sortStrings(out)
+	slices.Sort(out)
 	return out
-}
-
-func sortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
 }

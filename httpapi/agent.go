@@ -105,12 +105,7 @@ func (s *Server) agentChecks(q *request) error {
 		if c == nil {
 			continue
 		}
-		if c.ServiceTags == nil {
-			cc := *c
-			cc.ServiceTags = []string{}
-			c = &cc
-		}
-		out[id] = c
+		out[id] = checkView(c)
 	}
 	return writeJSON(q, out)
 }

@@ -61,14 +61,20 @@ func checksWithTags(checks structs.HealthChecks) structs.HealthChecks {
 		if c == nil {
 			continue
 		}
-		if c.ServiceTags == nil {
-			cc := *c
-			cc.ServiceTags = []string{}
-			c = &cc
-		}
-		out = append(out, c)
+		out = append(out, checkView(c))
 	}
 	return out
+}
+
+// checkView returns c, or a copy whose nil ServiceTags became [] (Consul
+// never answers null tags). The store's objects are never modified.
+func checkView(c *structs.HealthCheck) *structs.HealthCheck {
+	if c == nil || c.ServiceTags != nil {
+		return c
+	}
+	cc := *c
+	cc.ServiceTags = []string{}
+	return &cc
 }
 
 // filterChecksByNodeMeta keeps checks whose node's meta matches, reading

@@ -55,9 +55,27 @@ type testEnv struct {
 
 func newEnv(t testing.TB) *testEnv {
 	t.Helper()
+	return newEnvWith(t, newStore(t), nil)
+}
+
+// newSignalEnv is newEnv with a server reading through a signalStore, so a
+// test can wait until a blocking query has parked.
+func newSignalEnv(t testing.TB) (*testEnv, *signalStore) {
+	t.Helper()
 	st := newStore(t)
+	sig := &signalStore{Store: st, blocking: make(chan struct{}, 1)}
+	return newEnvWith(t, st, sig), sig
+}
+
+// newEnvWith builds the environment around st; the server reads through
+// view when it is not nil.
+func newEnvWith(t testing.TB, st *raftstore.Store, view Store) *testEnv {
+	t.Helper()
+	if view == nil {
+		view = st
+	}
 	ag := newFakeAgent(st)
-	srv := New(Config{Datacenter: "dc1", NodeName: "node1", UIEnabled: true}, st, ag, testLogger(t).Named("http"))
+	srv := New(Config{Datacenter: "dc1", NodeName: "node1", UIEnabled: true}, view, ag, testLogger(t).Named("http"))
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	cfg := api.DefaultConfig()
@@ -117,22 +135,6 @@ func (e *testEnv) run(t *testing.T, cases []httpCase) {
 		} else if !tc.exact && tc.want != "" && !strings.Contains(body, tc.want) {
 			t.Errorf("%s: %s %s: body %q, want it to contain %q", tc.name, tc.method, tc.path, body, tc.want)
 		}
-	}
-}
-
-// waitFor retries cond until it holds or 10 s pass.
-func waitFor(t testing.TB, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-		time.Sleep(5 * time.Millisecond) // poll interval, not a wait for an event
 	}
 }
 

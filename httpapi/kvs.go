@@ -41,26 +41,6 @@ func (s *Server) kvEndpoint(q *request) error {
 	}
 }
 
-// isSuspiciousExt reports the endings recent Consul refuses in keys,
-// because caches in front of the API might store such URLs as static files.
-func isSuspiciousExt(ext string) bool {
-	switch ext {
-	case ".js", ".css", ".html", ".htm", ".xml", ".json", ".txt", ".log",
-		".php", ".asp", ".jsp", ".cgi", ".pl", ".py", ".rb", ".sh",
-		".exe", ".dll", ".bat", ".cmd", ".com", ".scr", ".vbs",
-		".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx",
-		".zip", ".rar", ".tar", ".gz", ".7z", ".bz2",
-		".jpg", ".jpeg", ".png", ".gif", ".svg", ".ico", ".bmp",
-		".mp3", ".mp4", ".avi", ".mov", ".wmv", ".flv", ".swf",
-		".woff", ".woff2", ".ttf", ".eot", ".otf":
-		return true
-	}
-	return false
-}
-
-// validateKey applies Consul's key rules: no leading '/', only
-// [A-Za-z0-9,-_./], no "../", and no ending that looks like a static file.
-// The message texts are Consul's.
 // validateKey rejects keys no Consul client can round-trip: control
 // characters, invalid UTF-8 and "../" traversal segments. Anything else
 // printable is a valid key, as it has always been in Consul (newer Consul

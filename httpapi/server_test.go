@@ -74,20 +74,40 @@ func TestServer_ServeShutdownEndsBlockingQueries(t *testing.T) {
 	}
 }
 
-// signalStore reports when a blocking query starts.
+// signalStore reports when a blocking query is about to park: its read ran
+// with the watches set and found nothing newer than the client's index, so
+// any later write must wake it rather than be seen by that first read.
 type signalStore struct {
 	*raftstore.Store
 	blocking chan struct{}
 }
 
 func (s *signalStore) Query(ctx context.Context, opts structs.QueryOptions, meta *structs.QueryMeta, fn func(ws memdb.WatchSet) (uint64, error)) error {
-	if opts.MinIndex > 0 {
-		select {
-		case s.blocking <- struct{}{}:
-		default:
-		}
+	if opts.MinIndex == 0 {
+		return s.Store.Query(ctx, opts, meta, fn)
 	}
-	return s.Store.Query(ctx, opts, meta, fn)
+	first := true
+	return s.Store.Query(ctx, opts, meta, func(ws memdb.WatchSet) (uint64, error) {
+		idx, err := fn(ws)
+		if first && err == nil && idx == opts.MinIndex {
+			select {
+			case s.blocking <- struct{}{}:
+			default:
+			}
+		}
+		first = false
+		return idx, err
+	})
+}
+
+// waitParked waits until a blocking query has parked.
+func (s *signalStore) waitParked(t testing.TB) {
+	t.Helper()
+	select {
+	case <-s.blocking:
+	case <-time.After(10 * time.Second):
+		t.Fatal("blocking query never parked")
+	}
 }
 
 func TestServer_SubtreeRedirect(t *testing.T) {
