@@ -40,7 +40,8 @@ func (l *Loader) build(r *rawConfig, dev bool, warn func(string)) (*agent.Config
 		SerfLANPort:        *r.SerfLANPort,
 	}
 	// Unlike Consul, the UI is on unless turned off: the tutorial's
-	// "open :8500/ui/" should work with no extra flag.
+	// "open :8500/ui/" should work with no extra flag. As Consul,
+	// ui_config.enabled (or -ui, or -dev) wins over the deprecated "ui".
 	cfg.UIEnabled = r.UI == nil || *r.UI
 	if r.UIEnabled != nil {
 		cfg.UIEnabled = *r.UIEnabled
@@ -137,10 +138,6 @@ func (l *Loader) build(r *rawConfig, dev bool, warn func(string)) (*agent.Config
 	}
 	if r.UI != nil {
 		warn("The 'ui' field is deprecated. Use the 'ui_config.enabled' field instead.")
-		// As Consul: ui_config.enabled (or -ui, or -dev) wins over "ui".
-		if r.UIEnabled == nil {
-			cfg.UIEnabled = *r.UI
-		}
 	}
 	if cfg.RaftMultiplier < 1 || cfg.RaftMultiplier > maxRaftMultip {
 		return nil, fmt.Errorf("performance.raft_multiplier cannot be %d. Must be between 1 and %d", cfg.RaftMultiplier, maxRaftMultip)

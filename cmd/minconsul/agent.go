@@ -67,24 +67,14 @@ func (c *cli) agentCmd(args []string) int {
 		JSONFormat: res.LogJSON,
 		Output:     c.stdout,
 	})
-	for _, w := range res.Warnings {
-		logger.Warn(w)
-	}
-	cfg.SetLogLevel = func(l string) { logger.SetLevel(hclog.LevelFromString(l)) }
-	loader.OnReload = func(r *config.LoadResult) {
+	logWarnings := func(r *config.LoadResult) {
 		for _, w := range r.Warnings {
 			logger.Warn(w)
 		}
 	}
-	// Each reloaded config must keep the setter for the next reload.
-	reload := cfg.Reload
-	cfg.Reload = func() (*agent.Config, error) {
-		nc, err := reload()
-		if err == nil {
-			nc.SetLogLevel = cfg.SetLogLevel
-		}
-		return nc, err
-	}
+	logWarnings(res)
+	cfg.SetLogLevel = func(l string) { logger.SetLevel(hclog.LevelFromString(l)) }
+	loader.OnReload = logWarnings
 
 	c.out("==> Starting Consul agent...")
 	a, err := c.agent.newAgent(cfg, logger)

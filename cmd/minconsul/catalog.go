@@ -150,7 +150,7 @@ func (c *cli) catalogNodes(args []string) int {
 	for _, n := range nodes {
 		if detailed {
 			lines = append(lines, strings.Join([]string{n.Node, n.ID, n.Address, n.Datacenter,
-				kvList(n.TaggedAddresses), kvList(n.Meta)}, "\x1f"))
+				kvList(n.TaggedAddresses, ", "), kvList(n.Meta, ", ")}, "\x1f"))
 			continue
 		}
 		id := n.ID
@@ -163,8 +163,8 @@ func (c *cli) catalogNodes(args []string) int {
 	return 0
 }
 
-// kvList renders a map as "k=v, k=v" sorted by key.
-func kvList(m map[string]string) string {
+// kvList renders a map as "k=v" pairs sorted by key and joined by sep.
+func kvList(m map[string]string, sep string) string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -174,5 +174,5 @@ func kvList(m map[string]string) string {
 	for i, k := range keys {
 		parts[i] = k + "=" + m[k]
 	}
-	return strings.Join(parts, ", ")
+	return strings.Join(parts, sep)
 }

@@ -144,16 +144,7 @@ func standardMembers(ms []*api.AgentMember) []string {
 func detailedMembers(ms []*api.AgentMember) []string {
 	lines := []string{"Node\x1fAddress\x1fStatus\x1fTags"}
 	for _, m := range ms {
-		keys := make([]string, 0, len(m.Tags))
-		for k := range m.Tags {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		pairs := make([]string, len(keys))
-		for i, k := range keys {
-			pairs[i] = k + "=" + m.Tags[k]
-		}
-		lines = append(lines, strings.Join([]string{m.Name, memberAddr(m), memberStatus(m.Status), strings.Join(pairs, ",")}, "\x1f"))
+		lines = append(lines, strings.Join([]string{m.Name, memberAddr(m), memberStatus(m.Status), kvList(m.Tags, ",")}, "\x1f"))
 	}
 	return lines
 }

@@ -41,6 +41,7 @@ func (c *cli) operatorRaftListPeers(args []string) int {
 	}
 	client, err := h.apiClient()
 	if err != nil {
+		// Not connectErr: Consul's operator raft commands word it this way.
 		c.err("Error initializing client: %s", err)
 		return 1
 	}
@@ -82,6 +83,7 @@ func (c *cli) operatorRaftRemovePeer(args []string) int {
 	}
 	client, err := h.apiClient()
 	if err != nil {
+		// Not connectErr: Consul's operator raft commands word it this way.
 		c.err("Error initializing client: %s", err)
 		return 1
 	}

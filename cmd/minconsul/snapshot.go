@@ -64,14 +64,10 @@ func (c *cli) snapshotSave(args []string) int {
 		return 1
 	}
 	defer os.Remove(unverified)
-	f, err := os.Open(unverified)
-	if err != nil {
+	if _, opened, err := readArchiveFile(unverified); !opened {
 		c.err("Error opening snapshot file for verify: %s", err)
 		return 1
-	}
-	_, _, err = raftstore.ReadArchive(f)
-	f.Close()
-	if err != nil {
+	} else if err != nil {
 		c.err("Error verifying snapshot file: %s", err)
 		return 1
 	}
@@ -81,6 +77,19 @@ func (c *cli) snapshotSave(args []string) int {
 	}
 	c.out("Saved and verified snapshot to index %d", qm.LastIndex)
 	return 0
+}
+
+// readArchiveFile reads and verifies the backup archive at path. opened
+// is false when the file could not be opened (err says why); otherwise
+// err is the archive's read or verification error.
+func readArchiveFile(path string) (meta *raftstore.SnapshotMeta, opened bool, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, false, err
+	}
+	defer f.Close()
+	meta, _, err = raftstore.ReadArchive(f)
+	return meta, true, err
 }
 
 // writeFile writes r to path and syncs it, so a crash right after the
@@ -163,13 +172,11 @@ func (c *cli) snapshotInspect(args []string) int {
 		c.err("Error outputting enhanced snapshot data: Unknown format: %s", format)
 		return 1
 	}
-	f, err := os.Open(file)
-	if err != nil {
+	meta, opened, err := readArchiveFile(file)
+	if !opened {
 		c.err("Error opening snapshot file: %s", err)
 		return 1
 	}
-	defer f.Close()
-	meta, _, err := raftstore.ReadArchive(f)
 	if err != nil {
 		c.err("Error extracting snapshot data: %s", err)
 		return 1
