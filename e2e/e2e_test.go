@@ -33,7 +33,7 @@ func TestE2E_Tutorial(t *testing.T) {
 	c := p.client()
 
 	body := `{"ID":"d7492c56c92a:sad_leakey:8080","Name":"hello-world","Port":8080}`
-	req, _ := http.NewRequest(http.MethodPut, "http://"+p.httpAddr+"/v1/agent/service/register", strings.NewReader(body))
+	req, _ := http.NewRequest(http.MethodPut, "http://"+p.HTTP+"/v1/agent/service/register", strings.NewReader(body))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("register: %v %v", err, resp)
@@ -42,7 +42,7 @@ func TestE2E_Tutorial(t *testing.T) {
 
 	m := new(dns.Msg)
 	m.SetQuestion("hello-world.service.consul.", dns.TypeSRV)
-	r, _, err := new(dns.Client).Exchange(m, p.dnsAddr)
+	r, _, err := new(dns.Client).Exchange(m, p.DNS)
 	if err != nil || len(r.Answer) != 1 {
 		t.Fatalf("SRV: %v %v", err, r)
 	}
@@ -53,7 +53,7 @@ func TestE2E_Tutorial(t *testing.T) {
 		t.Fatalf("SRV extra: %v", r.Extra)
 	}
 	if dig, err := exec.LookPath("dig"); err == nil {
-		host, port, _ := strings.Cut(p.dnsAddr, ":")
+		host, port, _ := strings.Cut(p.DNS, ":")
 		out, err := exec.Command(dig, "@"+host, "-p", port, "+short", "hello-world.service.consul", "SRV").CombinedOutput()
 		if err != nil || strings.TrimSpace(string(out)) != "1 1 8080 myconsul.node.dc1.consul." {
 			t.Fatalf("dig SRV: %v %q", err, out)
@@ -71,12 +71,12 @@ func TestE2E_Tutorial(t *testing.T) {
 		t.Fatalf("catalog: %v %+v", err, rows)
 	}
 
-	req, _ = http.NewRequest(http.MethodPut, "http://"+p.httpAddr+"/v1/kv/docker/rules", strings.NewReader("Yes, it does"))
+	req, _ = http.NewRequest(http.MethodPut, "http://"+p.HTTP+"/v1/kv/docker/rules", strings.NewReader("Yes, it does"))
 	if resp, err = http.DefaultClient.Do(req); err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	resp, err = http.Get("http://" + p.httpAddr + "/v1/kv/docker/rules")
+	resp, err = http.Get("http://" + p.HTTP + "/v1/kv/docker/rules")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestE2E_Tutorial(t *testing.T) {
 	if !strings.Contains(string(raw), `"Key":"docker/rules","Flags":0,"Value":"WWVzLCBpdCBkb2Vz"`) {
 		t.Fatalf("kv get: %s", raw)
 	}
-	resp, err = http.Get("http://" + p.httpAddr + "/")
+	resp, err = http.Get("http://" + p.HTTP + "/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,14 +127,14 @@ func TestE2E_ConsulNamedCLIAndConfigFile(t *testing.T) {
 		return nil
 	})
 
-	env := []string{"CONSUL_HTTP_ADDR=" + p.httpAddr}
+	env := []string{"CONSUL_HTTP_ADDR=" + p.HTTP}
 	if out, err := run(t, env, consul, "kv", "put", "app/config", "hello"); err != nil || !strings.Contains(out, "Success! Data written to: app/config") {
 		t.Fatalf("kv put: %v %q", err, out)
 	}
 	if out, err := run(t, env, consul, "kv", "get", "app/config"); err != nil || strings.TrimSpace(out) != "hello" {
 		t.Fatalf("kv get: %v %q", err, out)
 	}
-	if out, err := run(t, nil, consul, "kv", "get", "-http-addr", p.httpAddr, "-recurse", "app/"); err != nil || strings.TrimSpace(out) != "app/config:hello" {
+	if out, err := run(t, nil, consul, "kv", "get", "-http-addr", p.HTTP, "-recurse", "app/"); err != nil || strings.TrimSpace(out) != "app/config:hello" {
 		t.Fatalf("kv get -recurse: %v %q", err, out)
 	}
 	if out, err := run(t, env, consul, "kv", "get", "missing"); err == nil || !strings.Contains(out, "No key exists at: missing") {
@@ -158,7 +158,7 @@ func TestE2E_ConsulNamedCLIAndConfigFile(t *testing.T) {
 		t.Fatalf("leave: %v %q", err, out)
 	}
 	select {
-	case <-p.exited:
+	case <-p.Exited():
 	case <-time.After(10 * time.Second):
 		t.Fatal("agent still running after consul leave")
 	}
@@ -185,7 +185,7 @@ func TestE2E_KillRestartKeepsWrites(t *testing.T) {
 	if err := p.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	<-p.exited
+	<-p.Exited()
 
 	p2 := startProc(t, bin, args...)
 	p2.waitLeader("disk")

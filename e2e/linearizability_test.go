@@ -206,7 +206,7 @@ func startProcCluster(t *testing.T, n int) *procCluster {
 			join = []string{net.JoinHostPort(c.nodes[0].ip, c.nodes[0].serfPort)}
 		}
 		c.start(nd, join)
-		nd.slotv = newSlot(nd.p.httpAddr)
+		nd.slotv = newSlot(nd.p.HTTP)
 	}
 	for _, nd := range c.nodes {
 		nd.p.waitLeader(nd.name)
@@ -241,7 +241,7 @@ func (c *procCluster) leader() int {
 		if nd.down || nd.paused {
 			continue
 		}
-		resp, err := hc.Get("http://" + nd.p.httpAddr + "/v1/status/leader")
+		resp, err := hc.Get("http://" + nd.p.HTTP + "/v1/status/leader")
 		if err != nil {
 			continue
 		}
@@ -278,7 +278,7 @@ func (c *procCluster) restart(i int) {
 	}
 	c.start(nd, join)
 	nd.down = false
-	nd.slotv.set(nd.p.httpAddr)
+	nd.slotv.set(nd.p.HTTP)
 }
 
 func (c *procCluster) pause(i int) {
@@ -295,7 +295,7 @@ func (c *procCluster) seenFailed(i int) error {
 		if j == i || nd.down || nd.paused {
 			continue
 		}
-		resp, err := hc.Get("http://" + nd.p.httpAddr + "/v1/agent/members")
+		resp, err := hc.Get("http://" + nd.p.HTTP + "/v1/agent/members")
 		if err != nil {
 			continue
 		}

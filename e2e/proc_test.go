@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/minconsul/minconsul/internal/agentproc"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,18 +14,16 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+	"github.com/minconsul/minconsul/internal/agentproc"
 	"github.com/minconsul/minconsul/testutil"
 )
 
 // proc is a minconsul binary running as a real process.
 type proc struct {
 	*agentproc.Proc
-	t        *testing.T
-	mu       sync.Mutex
-	log      bytes.Buffer
-	httpAddr string
-	dnsAddr  string
-	exited   <-chan struct{}
+	t   *testing.T
+	mu  sync.Mutex
+	log bytes.Buffer
 }
 
 // startProc runs bin with args and waits until it logs where it listens
@@ -42,7 +39,7 @@ func startProc(t *testing.T, bin string, args ...string) *proc {
 	if err != nil {
 		t.Fatalf("start %v: %v\n%s", args, err, p.logs())
 	}
-	p.Proc, p.httpAddr, p.dnsAddr, p.exited = ap, ap.HTTP, ap.DNS, ap.Exited()
+	p.Proc = ap
 	t.Cleanup(func() {
 		p.Kill()
 		if t.Failed() {
@@ -59,7 +56,7 @@ func (p *proc) logs() string {
 }
 
 func (p *proc) client() *api.Client {
-	c, err := api.NewClient(&api.Config{Address: p.httpAddr})
+	c, err := api.NewClient(&api.Config{Address: p.HTTP})
 	if err != nil {
 		p.t.Fatal(err)
 	}

@@ -2,14 +2,17 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -167,14 +170,31 @@ func TestSnapshot_SaveRestoreIntoFreshAgent(t *testing.T) {
 		err  error
 	}
 	woke := make(chan result, 1)
+	// wrote is closed once the blocking GET is on the wire, so the restore
+	// below really has a parked query to wake.
+	wrote := make(chan struct{})
+	var wroteOnce sync.Once
+	trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) {
+		wroteOnce.Do(func() { close(wrote) })
+	}}
+	qctx, qcancel := context.WithCancel(httptrace.WithClientTrace(context.Background(), trace))
+	defer qcancel()
 	go func() {
-		p, _, err := cb.KV().Get("app/x", &api.QueryOptions{WaitIndex: bm.LastIndex, WaitTime: 30 * time.Second})
+		q := &api.QueryOptions{WaitIndex: bm.LastIndex, WaitTime: 30 * time.Second}
+		p, _, err := cb.KV().Get("app/x", q.WithContext(qctx))
 		woke <- result{p, err}
 	}()
 	select {
+	case <-wrote:
 	case r := <-woke:
 		t.Fatalf("blocking query returned before the restore: %+v %v", r.pair, r.err)
-	case <-time.After(100 * time.Millisecond): // it is parked
+	case <-time.After(10 * time.Second):
+		t.Fatal("blocking query was not sent within 10s")
+	}
+	select {
+	case r := <-woke:
+		t.Fatalf("blocking query returned before the restore: %+v %v", r.pair, r.err)
+	default: // it is parked
 	}
 
 	out, err = run(t, nil, bin, "snapshot", "restore", "-http-addr="+b.HTTPAddr(), file)

@@ -5,8 +5,6 @@ package testutil
 import (
 	"context"
 	"fmt"
-	"github.com/minconsul/minconsul/internal/testlog"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/minconsul/minconsul/agent"
+	"github.com/minconsul/minconsul/internal/testlog"
 )
 
 // Options adjusts the agent a test starts.
@@ -78,8 +76,7 @@ func StartAgentNoWait(t testing.TB, opts Options) *TestAgent {
 	if opts.Mutate != nil {
 		opts.Mutate(cfg)
 	}
-	logger := hclog.New(&hclog.LoggerOptions{Name: name, Level: hclog.Debug, Output: TestWriter(t)})
-	a, err := agent.New(cfg, logger)
+	a, err := agent.New(cfg, testlog.New(t, name))
 	if err != nil {
 		t.Fatalf("new agent: %v", err)
 	}
@@ -91,9 +88,6 @@ func StartAgentNoWait(t testing.TB, opts Options) *TestAgent {
 	t.Cleanup(func() { _ = a.Shutdown() })
 	return &TestAgent{Agent: a, Config: cfg}
 }
-
-// TestWriter sends log lines to t.Log; after the test ends they are dropped.
-func TestWriter(t testing.TB) io.Writer { return testlog.Writer(t) }
 
 // Retry calls f until it returns nil or the deadline passes.
 func Retry(t testing.TB, timeout time.Duration, f func() error) {

@@ -14,6 +14,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/miekg/dns"
+
+	"github.com/minconsul/minconsul/internal/testlog"
 )
 
 func TestMain(m *testing.M) {
@@ -168,7 +170,7 @@ func TestBenchkit_Smoke(t *testing.T) {
 		Binary: bin, ClusterClients: []int{4}, FastGossipOnly: true,
 		Duration: 200 * time.Millisecond, Warmup: 50 * time.Millisecond, Concurrency: 4,
 		PutClients: []int{1, 4}, Watchers: 100, Runs: 1, Idle: 100 * time.Millisecond,
-		TempDir: t.TempDir(), Logger: hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: testWriter{t}}),
+		TempDir: t.TempDir(), Logger: hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: testlog.Writer(t)}),
 	}
 	positive := func(t *testing.T, rs ...Result) {
 		t.Helper()
@@ -283,7 +285,3 @@ func TestBenchkit_Smoke(t *testing.T) {
 		})
 	})
 }
-
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }

@@ -2,7 +2,6 @@ package benchkit
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -227,10 +226,7 @@ func startBareParker(r *Response) (*bareParker, error) {
 	if err != nil {
 		return nil, err
 	}
-	hdr := r.Header.Clone()
-	hdr.Del("Date")
-	hdr.Del("Content-Length")
-	body := bytes.Clone(r.Body)
+	replay := r.replayer()
 	b := &bareParker{addr: ln.Addr().String(), wake: make(chan struct{}), idx: 1}
 	b.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		b.mu.Lock()
@@ -253,12 +249,7 @@ func startBareParker(r *Response) (*bareParker, error) {
 				return
 			}
 		}
-		for k, v := range hdr {
-			w.Header()[k] = v
-		}
-		w.Header().Set("X-Consul-Index", strconv.FormatUint(idx, 10))
-		w.WriteHeader(r.Status)
-		_, _ = w.Write(body)
+		replay(w, func(h http.Header) { h.Set("X-Consul-Index", strconv.FormatUint(idx, 10)) })
 	})}
 	go func() { _ = b.srv.Serve(ln) }()
 	return b, nil

@@ -41,6 +41,27 @@ func Capture(ctx context.Context, client *http.Client, url string) (*Response, e
 	return &Response{Status: resp.StatusCode, Header: resp.Header.Clone(), Body: body}, nil
 }
 
+// replayer copies r's headers (less Date and Content-Length, which
+// net/http sets itself) and body once and returns a function writing them
+// and r's status to w. extra, if not nil, may adjust the headers just
+// before the status is written.
+func (r *Response) replayer() func(w http.ResponseWriter, extra func(http.Header)) {
+	hdr := r.Header.Clone()
+	hdr.Del("Date")
+	hdr.Del("Content-Length")
+	body := bytes.Clone(r.Body)
+	return func(w http.ResponseWriter, extra func(http.Header)) {
+		for k, v := range hdr {
+			w.Header()[k] = v
+		}
+		if extra != nil {
+			extra(w.Header())
+		}
+		w.WriteHeader(r.Status)
+		_, _ = w.Write(body)
+	}
+}
+
 // BareHTTP is a plain net/http server on 127.0.0.1:0 answering every
 // request with one fixed response.
 type BareHTTP struct {
@@ -55,17 +76,8 @@ func StartBareHTTP(r *Response) (*BareHTTP, error) {
 	if err != nil {
 		return nil, err
 	}
-	hdr := r.Header.Clone()
-	hdr.Del("Date")
-	hdr.Del("Content-Length")
-	body := bytes.Clone(r.Body)
-	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		for k, v := range hdr {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(r.Status)
-		_, _ = w.Write(body)
-	})
+	replay := r.replayer()
+	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { replay(w, nil) })
 	b := &BareHTTP{URL: "http://" + ln.Addr().String(), srv: &http.Server{Handler: h}}
 	go func() { _ = b.srv.Serve(ln) }()
 	return b, nil
