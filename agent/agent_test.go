@@ -14,9 +14,10 @@ import (
 	"github.com/minconsul/minconsul/agent"
 	"github.com/minconsul/minconsul/structs"
 	"github.com/minconsul/minconsul/testutil"
+	"github.com/minconsul/minconsul/testutil/testagent"
 )
 
-func client(t *testing.T, a *testutil.TestAgent) *api.Client {
+func client(t *testing.T, a *testagent.Agent) *api.Client {
 	t.Helper()
 	c, err := api.NewClient(&api.Config{Address: a.HTTPAddr()})
 	if err != nil {
@@ -40,7 +41,7 @@ func dnsQuery(t *testing.T, addr, name string, qtype uint16) *dns.Msg {
 // SRV with the node's A record in extra), in the catalog with Consul's
 // JSON, and KV round-trips with a base64 value.
 func TestAgent_Tutorial(t *testing.T) {
-	a := testutil.StartAgent(t, testutil.Options{NodeName: "myconsul"})
+	a := testagent.Start(t, testagent.Options{NodeName: "myconsul"})
 	c := client(t, a)
 
 	reg := &api.AgentServiceRegistration{ID: "d7492c56c92a:sad_leakey:8080", Name: "hello-world", Port: 8080}
@@ -118,7 +119,7 @@ func TestAgent_Tutorial(t *testing.T) {
 // Every node carries serfHealth; a TTL check starts critical, keeps the
 // instance out of ?passing and DNS, and a pass brings it in.
 func TestAgent_TTLCheckHealth(t *testing.T) {
-	a := testutil.StartAgent(t, testutil.Options{})
+	a := testagent.Start(t, testagent.Options{})
 	c := client(t, a)
 
 	checks, _, err := c.Health().Node("node1", nil)
@@ -160,7 +161,7 @@ func TestAgent_TTLCheckHealth(t *testing.T) {
 }
 
 func TestAgent_TTLExpires(t *testing.T) {
-	a := testutil.StartAgent(t, testutil.Options{})
+	a := testagent.Start(t, testagent.Options{})
 	c := client(t, a)
 	err := c.Agent().CheckRegister(&api.AgentCheckRegistration{Name: "heartbeat",
 		AgentServiceCheck: api.AgentServiceCheck{TTL: "200ms", Status: api.HealthPassing}})
@@ -182,7 +183,7 @@ func TestAgent_TTLExpires(t *testing.T) {
 }
 
 func TestAgent_DeregisterAndValidation(t *testing.T) {
-	a := testutil.StartAgent(t, testutil.Options{})
+	a := testagent.Start(t, testagent.Options{})
 	c := client(t, a)
 	if err := c.Agent().ServiceRegister(&api.AgentServiceRegistration{Name: "db", ID: "db1", Port: 5432,
 		Check: &api.AgentServiceCheck{TTL: "10s"}}); err != nil {
@@ -219,7 +220,7 @@ func TestAgent_DeregisterAndValidation(t *testing.T) {
 }
 
 func TestAgent_HTTPAndTCPChecks(t *testing.T) {
-	a := testutil.StartAgent(t, testutil.Options{})
+	a := testagent.Start(t, testagent.Options{})
 	c := client(t, a)
 	err := c.Agent().ServiceRegister(&api.AgentServiceRegistration{Name: "api", Port: 1,
 		Checks: api.AgentServiceChecks{
@@ -243,10 +244,10 @@ func TestAgent_HTTPAndTCPChecks(t *testing.T) {
 
 func TestAgent_ConfigServicesAndReload(t *testing.T) {
 	next := []*structs.ServiceDefinition{{Name: "b", Port: 2}}
-	a := testutil.StartAgent(t, testutil.Options{Mutate: func(cfg *agent.Config) {
+	a := testagent.Start(t, testagent.Options{Mutate: func(cfg *agent.Config) {
 		cfg.Services = []*structs.ServiceDefinition{{Name: "a", Port: 1, Check: &structs.CheckDefinition{TTL: "10s"}}}
 		cfg.Reload = func() (*agent.Config, error) {
-			c := testutil.DefaultConfig("node1")
+			c := testagent.DefaultConfig("node1")
 			c.Services = next
 			return c, nil
 		}
@@ -270,7 +271,7 @@ func TestAgent_ConfigServicesAndReload(t *testing.T) {
 
 // A blocking query on a key wakes when that key is written, not before.
 func TestAgent_BlockingKV(t *testing.T) {
-	a := testutil.StartAgent(t, testutil.Options{})
+	a := testagent.Start(t, testagent.Options{})
 	c := client(t, a)
 	if _, err := c.KV().Put(&api.KVPair{Key: "w", Value: []byte("1")}, nil); err != nil {
 		t.Fatal(err)
@@ -309,7 +310,7 @@ func TestAgent_BlockingKV(t *testing.T) {
 // variant runs the binary in e2e).
 func TestAgent_RestartKeepsData(t *testing.T) {
 	dir := t.TempDir()
-	a := testutil.StartAgent(t, testutil.Options{DataDir: dir, Mutate: func(c *agent.Config) { c.ServerPort = 0 }})
+	a := testagent.Start(t, testagent.Options{DataDir: dir, Mutate: func(c *agent.Config) { c.ServerPort = 0 }})
 	c := client(t, a)
 	for i := 0; i < 20; i++ {
 		if _, err := c.KV().Put(&api.KVPair{Key: fmt.Sprintf("k/%02d", i), Value: []byte{byte(i)}}, nil); err != nil {
@@ -320,7 +321,7 @@ func TestAgent_RestartKeepsData(t *testing.T) {
 	if err := a.Shutdown(); err != nil {
 		t.Fatal(err)
 	}
-	b := testutil.StartAgent(t, testutil.Options{DataDir: dir, Mutate: func(c *agent.Config) { c.ServerPort = 0 }})
+	b := testagent.Start(t, testagent.Options{DataDir: dir, Mutate: func(c *agent.Config) { c.ServerPort = 0 }})
 	if b.Config.NodeID != id {
 		t.Fatalf("node id changed across restart: %s -> %s", id, b.Config.NodeID)
 	}
@@ -334,8 +335,8 @@ func TestAgent_RestartKeepsData(t *testing.T) {
 // as in Consul; a deregistered check's state does not come back.
 func TestAgent_TTLCheckStateSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
-	opts := testutil.Options{DataDir: dir, Mutate: func(c *agent.Config) { c.ServerPort = 0 }}
-	a := testutil.StartAgent(t, opts)
+	opts := testagent.Options{DataDir: dir, Mutate: func(c *agent.Config) { c.ServerPort = 0 }}
+	a := testagent.Start(t, opts)
 	c := client(t, a)
 	reg := &api.AgentServiceRegistration{ID: "web-1", Name: "web", Port: 80, Checks: api.AgentServiceChecks{
 		{CheckID: "web-ttl", TTL: "1h"},
@@ -363,7 +364,7 @@ func TestAgent_TTLCheckStateSurvivesRestart(t *testing.T) {
 	if err := a.Shutdown(); err != nil {
 		t.Fatal(err)
 	}
-	b := testutil.StartAgent(t, opts)
+	b := testagent.Start(t, opts)
 	checks, err := client(t, b).Agent().Checks()
 	if err != nil {
 		t.Fatal(err)

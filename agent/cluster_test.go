@@ -10,17 +10,18 @@ import (
 	"github.com/miekg/dns"
 	"github.com/minconsul/minconsul/agent"
 	"github.com/minconsul/minconsul/testutil"
+	"github.com/minconsul/minconsul/testutil/testagent"
 )
 
 // startCluster starts n servers with -bootstrap-expect n, joined through
 // the first one's gossip address, each on its own 127.0.0.x address.
-func startCluster(t *testing.T, n int) []*testutil.TestAgent {
+func startCluster(t *testing.T, n int) []*testagent.Agent {
 	t.Helper()
-	var agents []*testutil.TestAgent
+	var agents []*testagent.Agent
 	var join string
 	for i := 0; i < n; i++ {
 		ip := fmt.Sprintf("127.0.0.%d", 10+i)
-		a := testutil.StartAgentNoWait(t, testutil.Options{NodeName: fmt.Sprintf("s%d", i+1), DataDir: t.TempDir(),
+		a := testagent.StartNoWait(t, testagent.Options{NodeName: fmt.Sprintf("s%d", i+1), DataDir: t.TempDir(),
 			Mutate: func(c *agent.Config) {
 				c.Bootstrap, c.BootstrapExpect = false, n
 				c.BindAddr, c.AdvertiseAddr = ip, ip
@@ -41,9 +42,9 @@ func startCluster(t *testing.T, n int) []*testutil.TestAgent {
 	return agents
 }
 
-func leaderOf(t *testing.T, agents []*testutil.TestAgent) *testutil.TestAgent {
+func leaderOf(t *testing.T, agents []*testagent.Agent) *testagent.Agent {
 	t.Helper()
-	var leader *testutil.TestAgent
+	var leader *testagent.Agent
 	testutil.Retry(t, 15*time.Second, func() error {
 		for _, a := range agents {
 			if a.IsLeader() {
@@ -57,8 +58,8 @@ func leaderOf(t *testing.T, agents []*testutil.TestAgent) *testutil.TestAgent {
 }
 
 // followersOf is every agent but leader.
-func followersOf(agents []*testutil.TestAgent, leader *testutil.TestAgent) []*testutil.TestAgent {
-	var out []*testutil.TestAgent
+func followersOf(agents []*testagent.Agent, leader *testagent.Agent) []*testagent.Agent {
+	var out []*testagent.Agent
 	for _, a := range agents {
 		if a != leader {
 			out = append(out, a)
@@ -112,7 +113,7 @@ func TestCluster_ThreeServers(t *testing.T) {
 	// Kill the leader: the others elect a new one and writes continue.
 	old := leader
 	_ = old.Shutdown()
-	rest := []*testutil.TestAgent{}
+	rest := []*testagent.Agent{}
 	for _, a := range agents {
 		if a != old {
 			rest = append(rest, a)
@@ -143,7 +144,7 @@ func TestCluster_ThreeServers(t *testing.T) {
 // servers, and its services reach the catalog by anti-entropy.
 func TestCluster_ClientAgent(t *testing.T) {
 	servers := startCluster(t, 3)
-	cl := testutil.StartAgentNoWait(t, testutil.Options{NodeName: "client1", Mutate: func(c *agent.Config) {
+	cl := testagent.StartNoWait(t, testagent.Options{NodeName: "client1", Mutate: func(c *agent.Config) {
 		c.Dev, c.DataDir = false, t.TempDir()
 		c.Server, c.Bootstrap = false, false
 		c.BindAddr, c.AdvertiseAddr = "127.0.0.20", "127.0.0.20"
@@ -218,7 +219,7 @@ func TestCluster_GracefulLeave(t *testing.T) {
 func testGracefulLeave(t *testing.T, leaveLeader bool) {
 	agents := startCluster(t, 3)
 	leader := leaderOf(t, agents)
-	var leaving, stay *testutil.TestAgent
+	var leaving, stay *testagent.Agent
 	for _, a := range agents {
 		if (a == leader) == leaveLeader && leaving == nil {
 			leaving = a

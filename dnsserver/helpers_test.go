@@ -2,7 +2,7 @@ package dnsserver
 
 import (
 	"context"
-	"github.com/minconsul/minconsul/internal/testlog"
+	"github.com/minconsul/minconsul/testutil"
 	"net"
 	"slices"
 	"strings"
@@ -19,7 +19,7 @@ import (
 // The real store must satisfy the interface this package reads through.
 var _ Store = (*raftstore.Store)(nil)
 
-func testLogger(t testing.TB) hclog.Logger { return testlog.New(t, "dns") }
+func testLogger(t testing.TB) hclog.Logger { return testutil.Logger(t, "dns") }
 
 // newTestStore starts a Dev raftstore with a leader.
 func newTestStore(t testing.TB) *raftstore.Store {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/minconsul/minconsul/agent"
 	"github.com/minconsul/minconsul/testutil"
+	"github.com/minconsul/minconsul/testutil/testagent"
 )
 
 // longMode reports -long. The flag is defined once per package (today in
@@ -89,7 +90,7 @@ func (s *nodeSlot) set(addr string) {
 type inprocNode struct {
 	name, ip, dataDir string
 	serfPort, srvPort int
-	a                 *testutil.TestAgent
+	a                 *testagent.Agent
 	slotv             *nodeSlot
 	down              bool
 }
@@ -123,7 +124,7 @@ func startInprocCluster(t *testing.T, n int) *inprocCluster {
 }
 
 func (c *inprocCluster) start(nd *inprocNode, join []string) {
-	nd.a = testutil.StartAgentNoWait(c.t, testutil.Options{NodeName: nd.name, DataDir: nd.dataDir, Mutate: func(cfg *agent.Config) {
+	nd.a = testagent.StartNoWait(c.t, testagent.Options{NodeName: nd.name, DataDir: nd.dataDir, Mutate: func(cfg *agent.Config) {
 		cfg.Bootstrap, cfg.BootstrapExpect = false, 3
 		cfg.BindAddr, cfg.AdvertiseAddr = nd.ip, nd.ip
 		cfg.HTTPAddr, cfg.DNSAddr = nd.ip+":0", nd.ip+":0"

@@ -14,13 +14,12 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
-	"github.com/minconsul/minconsul/internal/agentproc"
 	"github.com/minconsul/minconsul/testutil"
 )
 
 // proc is a minconsul binary running as a real process.
 type proc struct {
-	*agentproc.Proc
+	*testutil.Proc
 	t   *testing.T
 	mu  sync.Mutex
 	log bytes.Buffer
@@ -31,7 +30,7 @@ type proc struct {
 func startProc(t *testing.T, bin string, args ...string) *proc {
 	t.Helper()
 	p := &proc{t: t}
-	ap, err := agentproc.Start(context.Background(), bin, args, func(line string) {
+	ap, err := testutil.StartProc(context.Background(), bin, args, func(line string) {
 		p.mu.Lock()
 		p.log.WriteString(line + "\n")
 		p.mu.Unlock()

@@ -20,14 +20,15 @@ import (
 
 	"github.com/minconsul/minconsul/agent"
 	"github.com/minconsul/minconsul/testutil"
+	"github.com/minconsul/minconsul/testutil/testagent"
 )
 
 // startServer starts an in-process single server with Raft on disk and
 // gossip on its own loopback address (not the in-memory -dev shortcut), so
 // the snapshot goes through the same Raft snapshot store as production.
-func startServer(t *testing.T, name, ip string) (*testutil.TestAgent, *api.Client) {
+func startServer(t *testing.T, name, ip string) (*testagent.Agent, *api.Client) {
 	t.Helper()
-	a := testutil.StartAgent(t, testutil.Options{NodeName: name, DataDir: t.TempDir(), Mutate: func(c *agent.Config) {
+	a := testagent.Start(t, testagent.Options{NodeName: name, DataDir: t.TempDir(), Mutate: func(c *agent.Config) {
 		c.BindAddr, c.AdvertiseAddr = ip, ip
 		c.HTTPAddr, c.DNSAddr = ip+":0", ip+":0"
 	}})

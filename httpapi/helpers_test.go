@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/minconsul/minconsul/internal/testlog"
+	"github.com/minconsul/minconsul/testutil"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -23,7 +23,7 @@ import (
 // The real store satisfies httpapi's interface.
 var _ Store = (*raftstore.Store)(nil)
 
-func testLogger(t testing.TB) hclog.Logger { return testlog.New(t, "test") }
+func testLogger(t testing.TB) hclog.Logger { return testutil.Logger(t, "test") }
 
 // newStore starts an in-memory single-node raftstore and waits for it to lead.
 func newStore(t testing.TB) *raftstore.Store {

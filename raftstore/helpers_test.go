@@ -3,7 +3,7 @@ package raftstore
 import (
 	"encoding/json"
 	"errors"
-	"github.com/minconsul/minconsul/internal/testlog"
+	"github.com/minconsul/minconsul/testutil"
 	"sort"
 	"strings"
 	"testing"
@@ -17,7 +17,7 @@ import (
 
 // testLogger logs to t.Log (shown only when the test fails). It registers
 // its cleanup first, so it outlives every store the test starts after it.
-func testLogger(t testing.TB) hclog.Logger { return testlog.New(t, "test") }
+func testLogger(t testing.TB) hclog.Logger { return testutil.Logger(t, "test") }
 
 // harness drives an FSM the way Raft does: one log entry per command,
 // indexes increasing by one.

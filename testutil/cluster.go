@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/minconsul/minconsul/internal/agentproc"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -62,8 +61,8 @@ type Node struct {
 
 	mu      sync.Mutex
 	log     strings.Builder
-	proc    *agentproc.Proc
-	addrs   agentproc.Addrs
+	proc    *Proc
+	addrs   Addrs
 	starts  int
 	stopped bool // SIGSTOPped
 }
@@ -182,7 +181,7 @@ func (n *Node) start(extra []string) {
 		args = append(args, "-retry-join", j)
 	}
 	args = append(args, extra...)
-	p, err := agentproc.Start(context.Background(), n.c.bin, args, func(line string) {
+	p, err := StartProc(context.Background(), n.c.bin, args, func(line string) {
 		n.mu.Lock()
 		n.log.WriteString(line + "\n")
 		n.mu.Unlock()

@@ -15,7 +15,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/miekg/dns"
 
-	"github.com/minconsul/minconsul/internal/testlog"
+	"github.com/minconsul/minconsul/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -170,7 +170,7 @@ func TestBenchkit_Smoke(t *testing.T) {
 		Binary: bin, ClusterClients: []int{4}, FastGossipOnly: true,
 		Duration: 200 * time.Millisecond, Warmup: 50 * time.Millisecond, Concurrency: 4,
 		PutClients: []int{1, 4}, Watchers: 100, Runs: 1, Idle: 100 * time.Millisecond,
-		TempDir: t.TempDir(), Logger: hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: testlog.Writer(t)}),
+		TempDir: t.TempDir(), Logger: hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: testutil.LogWriter(t)}),
 	}
 	positive := func(t *testing.T, rs ...Result) {
 		t.Helper()

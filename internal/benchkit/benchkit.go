@@ -120,7 +120,7 @@ func (r Result) String() string {
 }
 
 // DevConfig is an in-memory (-dev) agent on loopback with port 0
-// everywhere (HTTP, DNS, Serf), like testutil.DefaultConfig.
+// everywhere (HTTP, DNS, Serf), like testagent.DefaultConfig.
 func DevConfig(name string) *agent.Config {
 	return &agent.Config{
 		NodeName: name, Datacenter: "dc1", Domain: "consul.", Dev: true, Server: true, Bootstrap: true,

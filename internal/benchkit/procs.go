@@ -5,7 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/minconsul/minconsul/internal/agentproc"
+	"github.com/minconsul/minconsul/testutil"
 	"io"
 	"net"
 	"net/http"
@@ -30,8 +30,8 @@ type ProcNode struct {
 
 	mu     sync.Mutex
 	log    tailBuffer
-	proc   *agentproc.Proc
-	addrs  agentproc.Addrs
+	proc   *testutil.Proc
+	addrs  testutil.Addrs
 	starts int
 }
 
@@ -85,7 +85,7 @@ func (n *ProcNode) start(ctx context.Context, join []string) error {
 	for _, j := range join {
 		args = append(args, "-retry-join", j)
 	}
-	p, err := agentproc.Start(ctx, n.bin, args, func(line string) {
+	p, err := testutil.StartProc(ctx, n.bin, args, func(line string) {
 		n.mu.Lock()
 		n.log.WriteString(line + "\n")
 		n.mu.Unlock()

@@ -1,8 +1,4 @@
-// Package agentproc runs the minconsul binary as a real process and learns
-// where it listens from its `agent started:` log line, so callers can pass
-// port 0 everywhere. Tests (testutil, e2e) and the benchmark harness share
-// it; it knows nothing about clusters or assertions.
-package agentproc
+package testutil
 
 import (
 	"bufio"
@@ -39,7 +35,9 @@ func (a Addrs) PortFlags() []string {
 		"-serf-lan-port", port(a.Serf), "-server-port", strconv.Itoa(a.ServerPort)}
 }
 
-// Proc is one running (or exited) agent process.
+// Proc is one running (or exited) agent process. StartProc learns where it
+// listens from its `agent started:` log line, so callers pass port 0
+// everywhere; tests and the benchmark command share it.
 type Proc struct {
 	Addrs
 	cmd     *exec.Cmd
@@ -48,10 +46,10 @@ type Proc struct {
 	exitErr error
 }
 
-// Start runs bin with args, hands every output line to logLine, and waits
+// StartProc runs bin with args, hands every output line to logLine, and waits
 // (at most wait) until the agent logs its addresses. If it exits or the
 // wait ends first, Start kills it and returns an error.
-func Start(ctx context.Context, bin string, args []string, logLine func(string), wait time.Duration) (*Proc, error) {
+func StartProc(ctx context.Context, bin string, args []string, logLine func(string), wait time.Duration) (*Proc, error) {
 	p := &Proc{cmd: exec.Command(bin, args...), exited: make(chan struct{})}
 	pr, pw := io.Pipe()
 	p.cmd.Stdout, p.cmd.Stderr = pw, pw
