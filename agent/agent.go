@@ -20,11 +20,10 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/hashicorp/go-memdb"
 	"github.com/hashicorp/serf/serf"
+	"github.com/minconsul/minconsul/backend"
 	"github.com/minconsul/minconsul/dnsserver"
 	"github.com/minconsul/minconsul/httpapi"
-	"github.com/minconsul/minconsul/internal/groupcommit"
 	"github.com/minconsul/minconsul/internal/rpc"
 	"github.com/minconsul/minconsul/raftstore"
 	"github.com/minconsul/minconsul/structs"
@@ -36,13 +35,11 @@ type Agent struct {
 	logger hclog.Logger
 
 	store     *raftstore.Store // servers only
-	remote    *rpc.Remote      // client agents only
-	backend   backend          // what sync and DNS read and write through
+	backend   *backend.Backend // where everything reads and writes
 	serf      *serf.Serf
 	mux       *rpc.Mux
 	rpcServer *rpc.Server
 	rpcClient *rpc.Client
-	forward   *groupcommit.Group[structs.Command, forwarded] // a follower's KV writes to the leader
 	http      *httpapi.Server
 	dns       *dnsserver.Server
 
@@ -75,20 +72,6 @@ type Agent struct {
 	leaveErr     error
 	shutdownOnce sync.Once
 	shutdownErr  error
-}
-
-// backend is the catalog as the agent's sync and DNS see it: a server's
-// local store (writes forwarded to the leader) or, on a client agent, RPCs
-// to the servers.
-type backend interface {
-	Apply(ctx context.Context, cmd structs.Command) (uint64, any, error)
-	Query(ctx context.Context, opts structs.QueryOptions, meta *structs.QueryMeta, fn func(ws memdb.WatchSet) (uint64, error)) error
-	GetNode(ws memdb.WatchSet, name string) (uint64, *structs.Node, error)
-	Nodes(ws memdb.WatchSet) (uint64, structs.Nodes, error)
-	Services(ws memdb.WatchSet) (uint64, map[string][]string, error)
-	NodeChecks(ws memdb.WatchSet, node string) (uint64, structs.HealthChecks, error)
-	NodeServices(ws memdb.WatchSet, node string) (uint64, *structs.NodeServices, error)
-	CheckServiceNodes(ws memdb.WatchSet, service string, tags []string) (uint64, structs.CheckServiceNodes, error)
 }
 
 // New validates the configuration and builds an agent; Start runs it.
@@ -139,19 +122,16 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 	if err := a.setupNodeID(); err != nil {
 		return err
 	}
-	a.rpcClient = rpc.NewClient()
+	if !a.lone() {
+		a.rpcClient = rpc.NewClient()
+	}
 	if a.cfg.Server {
 		if err := a.startServer(ctx); err != nil {
 			return err
 		}
-		a.backend = &serverBackend{a: a}
-		if !a.lone() {
-			a.forward = a.newForwardGroup()
-		}
-	} else {
-		a.remote = rpc.NewRemote(a.rpcClient, a.ServerAddrs)
-		a.backend = a.remote
 	}
+	a.backend = backend.New(backend.Config{Store: a.store, Client: a.rpcClient, Servers: a.ServerAddrs,
+		Logger: a.logger.Named("backend")})
 	if !a.lone() {
 		if err := a.setupSerf(); err != nil {
 			return err
@@ -164,14 +144,8 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 		return err
 	}
 
-	var httpStore httpapi.Store = a.remote
-	if a.store != nil {
-		httpStore = serverStore{Store: a.store, backend: a.backend.(*serverBackend)}
-	}
 	a.http = httpapi.New(httpapi.Config{Datacenter: a.cfg.Datacenter, NodeName: a.cfg.NodeName, UIEnabled: a.cfg.UIEnabled},
-		httpStore, a, a.logger.Named("http"))
-	handler := rpc.NewForwarder(a.http.Handler(), a, a.rpcClient, a.logger.Named("forward"))
-	a.http.SetHandler(handler)
+		a.backend, a, a.logger.Named("http"))
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -180,7 +154,7 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 		}
 	}()
 	if a.mux != nil {
-		a.rpcServer = rpc.NewServer(a.store, handler, a.rpcClient, a.logger.Named("rpc"))
+		a.rpcServer = rpc.NewServer(a.backend, a.logger.Named("rpc"))
 		a.wg.Add(1)
 		go func() {
 			defer a.wg.Done()
@@ -189,11 +163,7 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 			}
 		}()
 	}
-	var dnsStore dnsserver.Store = a.backend
-	if a.store != nil {
-		dnsStore = a.store
-	}
-	if a.dns, err = dnsserver.New(a.dnsConfig(), dnsStore, a.logger.Named("dns")); err != nil {
+	if a.dns, err = dnsserver.New(a.dnsConfig(), a.backend, a.logger.Named("dns")); err != nil {
 		return err
 	}
 	if err := a.dns.Start(a.dnsUDP, a.dnsTCP); err != nil {
@@ -295,56 +265,17 @@ func (a *Agent) SerfAddr() string {
 	return net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port)))
 }
 
-// apply writes through the leader: locally when this server leads,
-// otherwise forwarded over RPC.
+// apply writes through the backend: locally when this server leads,
+// otherwise forwarded to the leader.
 func (a *Agent) apply(ctx context.Context, cmd structs.Command) error {
 	_, _, err := a.backend.Apply(ctx, cmd)
 	return err
 }
 
-// serverBackend reads a server's local state and forwards writes.
-type serverBackend struct{ a *Agent }
-
-func (b *serverBackend) Apply(ctx context.Context, cmd structs.Command) (uint64, any, error) {
-	st := b.a.store
-	if st.IsLeader() || b.a.lone() {
-		idx, res, err := st.Apply(ctx, cmd)
-		if !errors.Is(err, structs.ErrNotLeader) {
-			return idx, res, err
-		}
-	}
-	// Without a known leader a write waits on its own (bounded by the
-	// leader wait), not behind batches that wait for the same leader.
-	if cmd.Type.IsKV() && b.a.forward != nil && st.Leader() != "" {
-		o, err := b.a.forward.Do(cmd)
-		if errors.Is(err, groupcommit.ErrClosed) {
-			err = structs.ErrShutdown
-		}
-		return o.idx, o.val, err
-	}
-	return b.a.rpcClient.ApplyLeader(ctx, st.Leader, cmd, 1)
-}
-
-func (b *serverBackend) Query(ctx context.Context, opts structs.QueryOptions, meta *structs.QueryMeta, fn func(ws memdb.WatchSet) (uint64, error)) error {
-	return b.a.store.Query(ctx, opts, meta, fn)
-}
-func (b *serverBackend) GetNode(ws memdb.WatchSet, name string) (uint64, *structs.Node, error) {
-	return b.a.store.GetNode(ws, name)
-}
-func (b *serverBackend) Nodes(ws memdb.WatchSet) (uint64, structs.Nodes, error) {
-	return b.a.store.Nodes(ws)
-}
-func (b *serverBackend) Services(ws memdb.WatchSet) (uint64, map[string][]string, error) {
-	return b.a.store.Services(ws)
-}
-func (b *serverBackend) NodeChecks(ws memdb.WatchSet, node string) (uint64, structs.HealthChecks, error) {
-	return b.a.store.NodeChecks(ws, node)
-}
-func (b *serverBackend) NodeServices(ws memdb.WatchSet, node string) (uint64, *structs.NodeServices, error) {
-	return b.a.store.NodeServices(ws, node)
-}
-func (b *serverBackend) CheckServiceNodes(ws memdb.WatchSet, service string, tags []string) (uint64, structs.CheckServiceNodes, error) {
-	return b.a.store.CheckServiceNodes(ws, service, tags)
+// stale is the query options of the agent's own reads: whichever server
+// answers, from its own state (on a server, this one).
+func stale() structs.QueryOptions {
+	return structs.QueryOptions{Consistency: structs.ConsistencyStale}
 }
 
 func (a *Agent) dnsConfig() dnsserver.Config {
@@ -422,8 +353,8 @@ func (a *Agent) WaitForLeader(ctx context.Context) error {
 	t := time.NewTicker(5 * time.Millisecond)
 	defer t.Stop()
 	for {
-		if _, checks, err := a.backend.NodeChecks(nil, a.cfg.NodeName); err == nil {
-			for _, c := range checks {
+		if res, err := a.backend.NodeChecks(ctx, &structs.NodeSpecificRequest{Node: a.cfg.NodeName, QueryOptions: stale()}); err == nil {
+			for _, c := range res.Value {
 				if c.CheckID == structs.SerfCheckID && c.Status == structs.HealthPassing {
 					return nil
 				}
@@ -485,8 +416,8 @@ func (a *Agent) Shutdown() error {
 		if a.mux != nil {
 			_ = a.mux.Close()
 		}
-		if a.forward != nil {
-			a.forward.Close()
+		if a.backend != nil {
+			a.backend.Close()
 		}
 		if a.rpcClient != nil {
 			a.rpcClient.Close()
@@ -504,3 +435,6 @@ func splitPort(hostport string) (string, int, error) {
 	n, err := strconv.Atoi(p)
 	return host, n, err
 }
+
+// Backend is where this agent reads and writes the replicated state.
+func (a *Agent) Backend() *backend.Backend { return a.backend }

@@ -17,15 +17,6 @@ import (
 	"github.com/minconsul/minconsul/testutil/testagent"
 )
 
-func client(t *testing.T, a *testagent.Agent) *api.Client {
-	t.Helper()
-	c, err := api.NewClient(&api.Config{Address: a.HTTPAddr()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 func dnsQuery(t *testing.T, addr, name string, qtype uint16) *dns.Msg {
 	t.Helper()
 	m := new(dns.Msg)
@@ -42,7 +33,7 @@ func dnsQuery(t *testing.T, addr, name string, qtype uint16) *dns.Msg {
 // JSON, and KV round-trips with a base64 value.
 func TestAgent_Tutorial(t *testing.T) {
 	a := testagent.Start(t, testagent.Options{NodeName: "myconsul"})
-	c := client(t, a)
+	c := a.Client(t)
 
 	reg := &api.AgentServiceRegistration{ID: "d7492c56c92a:sad_leakey:8080", Name: "hello-world", Port: 8080}
 	if err := c.Agent().ServiceRegister(reg); err != nil {
@@ -120,7 +111,7 @@ func TestAgent_Tutorial(t *testing.T) {
 // instance out of ?passing and DNS, and a pass brings it in.
 func TestAgent_TTLCheckHealth(t *testing.T) {
 	a := testagent.Start(t, testagent.Options{})
-	c := client(t, a)
+	c := a.Client(t)
 
 	checks, _, err := c.Health().Node("node1", nil)
 	if err != nil || len(checks) != 1 || checks[0].CheckID != "serfHealth" || checks[0].Status != "passing" {
@@ -162,7 +153,7 @@ func TestAgent_TTLCheckHealth(t *testing.T) {
 
 func TestAgent_TTLExpires(t *testing.T) {
 	a := testagent.Start(t, testagent.Options{})
-	c := client(t, a)
+	c := a.Client(t)
 	err := c.Agent().CheckRegister(&api.AgentCheckRegistration{Name: "heartbeat",
 		AgentServiceCheck: api.AgentServiceCheck{TTL: "200ms", Status: api.HealthPassing}})
 	if err != nil {
@@ -184,7 +175,7 @@ func TestAgent_TTLExpires(t *testing.T) {
 
 func TestAgent_DeregisterAndValidation(t *testing.T) {
 	a := testagent.Start(t, testagent.Options{})
-	c := client(t, a)
+	c := a.Client(t)
 	if err := c.Agent().ServiceRegister(&api.AgentServiceRegistration{Name: "db", ID: "db1", Port: 5432,
 		Check: &api.AgentServiceCheck{TTL: "10s"}}); err != nil {
 		t.Fatal(err)
@@ -221,7 +212,7 @@ func TestAgent_DeregisterAndValidation(t *testing.T) {
 
 func TestAgent_HTTPAndTCPChecks(t *testing.T) {
 	a := testagent.Start(t, testagent.Options{})
-	c := client(t, a)
+	c := a.Client(t)
 	err := c.Agent().ServiceRegister(&api.AgentServiceRegistration{Name: "api", Port: 1,
 		Checks: api.AgentServiceChecks{
 			{HTTP: "http://" + a.HTTPAddr() + "/v1/status/leader", Interval: "100ms"},
@@ -252,7 +243,7 @@ func TestAgent_ConfigServicesAndReload(t *testing.T) {
 			return c, nil
 		}
 	}})
-	c := client(t, a)
+	c := a.Client(t)
 	testutil.Retry(t, 5*time.Second, func() error {
 		svcs, _, err := c.Catalog().Services(nil)
 		if err != nil || svcs["a"] == nil {
@@ -272,7 +263,7 @@ func TestAgent_ConfigServicesAndReload(t *testing.T) {
 // A blocking query on a key wakes when that key is written, not before.
 func TestAgent_BlockingKV(t *testing.T) {
 	a := testagent.Start(t, testagent.Options{})
-	c := client(t, a)
+	c := a.Client(t)
 	if _, err := c.KV().Put(&api.KVPair{Key: "w", Value: []byte("1")}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +302,7 @@ func TestAgent_BlockingKV(t *testing.T) {
 func TestAgent_RestartKeepsData(t *testing.T) {
 	dir := t.TempDir()
 	a := testagent.Start(t, testagent.Options{DataDir: dir, Mutate: func(c *agent.Config) { c.ServerPort = 0 }})
-	c := client(t, a)
+	c := a.Client(t)
 	for i := 0; i < 20; i++ {
 		if _, err := c.KV().Put(&api.KVPair{Key: fmt.Sprintf("k/%02d", i), Value: []byte{byte(i)}}, nil); err != nil {
 			t.Fatal(err)
@@ -325,7 +316,7 @@ func TestAgent_RestartKeepsData(t *testing.T) {
 	if b.Config.NodeID != id {
 		t.Fatalf("node id changed across restart: %s -> %s", id, b.Config.NodeID)
 	}
-	pairs, _, err := client(t, b).KV().List("k/", nil)
+	pairs, _, err := b.Client(t).KV().List("k/", nil)
 	if err != nil || len(pairs) != 20 {
 		t.Fatalf("after restart: %v %d pairs", err, len(pairs))
 	}
@@ -337,7 +328,7 @@ func TestAgent_TTLCheckStateSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
 	opts := testagent.Options{DataDir: dir, Mutate: func(c *agent.Config) { c.ServerPort = 0 }}
 	a := testagent.Start(t, opts)
-	c := client(t, a)
+	c := a.Client(t)
 	reg := &api.AgentServiceRegistration{ID: "web-1", Name: "web", Port: 80, Checks: api.AgentServiceChecks{
 		{CheckID: "web-ttl", TTL: "1h"},
 		{CheckID: "web-short", TTL: "1ms"}, // its state has expired by the restart
@@ -365,7 +356,7 @@ func TestAgent_TTLCheckStateSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := testagent.Start(t, opts)
-	checks, err := client(t, b).Agent().Checks()
+	checks, err := b.Client(t).Agent().Checks()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,7 +371,7 @@ func TestAgent_TTLCheckStateSurvivesRestart(t *testing.T) {
 	}
 	// The catalog agrees once anti-entropy has run.
 	testutil.Retry(t, 10*time.Second, func() error {
-		hcs, _, err := client(t, b).Health().Checks("web", nil)
+		hcs, _, err := b.Client(t).Health().Checks("web", nil)
 		if err != nil {
 			return err
 		}
@@ -392,12 +383,22 @@ func TestAgent_TTLCheckStateSurvivesRestart(t *testing.T) {
 		return fmt.Errorf("catalog checks %v", hcs)
 	})
 	// Re-registering the deregistered check starts critical.
-	if err := client(t, b).Agent().CheckRegister(&api.AgentCheckRegistration{ID: "lone", Name: "lone",
+	if err := b.Client(t).Agent().CheckRegister(&api.AgentCheckRegistration{ID: "lone", Name: "lone",
 		AgentServiceCheck: api.AgentServiceCheck{TTL: "1h"}}); err != nil {
 		t.Fatal(err)
 	}
-	checks, _ = client(t, b).Agent().Checks()
+	checks, _ = b.Client(t).Agent().Checks()
 	if ch := checks["lone"]; ch == nil || ch.Status != api.HealthCritical {
 		t.Errorf("re-registered lone: %+v, want critical", ch)
+	}
+}
+
+// A -dev agent without gossip has no member to force out: it says so with
+// a 400 (every agent can force-leave; none answers "not supported").
+func TestAgent_ForceLeaveWithoutGossip(t *testing.T) {
+	a := testagent.Start(t, testagent.Options{})
+	err := a.Client(t).Agent().ForceLeave("n2")
+	if err == nil || !strings.Contains(err.Error(), "400") || !strings.Contains(err.Error(), "runs without gossip") {
+		t.Fatalf("force-leave on a lone agent: %v", err)
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/memberlist"
 	"github.com/hashicorp/serf/serf"
-	"github.com/minconsul/minconsul/internal/rpc"
 	"github.com/minconsul/minconsul/raftstore"
 	"github.com/minconsul/minconsul/structs"
 )
@@ -219,9 +218,8 @@ func (a *Agent) maybeBootstrap() {
 		if m.id == a.cfg.NodeID {
 			continue
 		}
-		var peers []string
-		if _, err := a.rpcClient.Read(ctx, m.addr, rpc.ReadRequest{Method: "Peers",
-			Opts: structs.QueryOptions{Consistency: structs.ConsistencyStale}}, &peers); err != nil {
+		peers, err := a.backend.PeersAt(ctx, m.addr)
+		if err != nil {
 			a.logger.Debug("bootstrap: cannot ask server for its peers yet", "server", m.name, "error", err)
 			return
 		}

@@ -8,71 +8,15 @@ import (
 
 	"github.com/hashicorp/consul/api"
 	"github.com/miekg/dns"
-	"github.com/minconsul/minconsul/agent"
 	"github.com/minconsul/minconsul/testutil"
 	"github.com/minconsul/minconsul/testutil/testagent"
 )
 
-// startCluster starts n servers with -bootstrap-expect n, joined through
-// the first one's gossip address, each on its own 127.0.0.x address.
-func startCluster(t *testing.T, n int) []*testagent.Agent {
-	t.Helper()
-	var agents []*testagent.Agent
-	var join string
-	for i := 0; i < n; i++ {
-		ip := fmt.Sprintf("127.0.0.%d", 10+i)
-		a := testagent.StartNoWait(t, testagent.Options{NodeName: fmt.Sprintf("s%d", i+1), DataDir: t.TempDir(),
-			Mutate: func(c *agent.Config) {
-				c.Bootstrap, c.BootstrapExpect = false, n
-				c.BindAddr, c.AdvertiseAddr = ip, ip
-				c.HTTPAddr, c.DNSAddr = ip+":0", ip+":0"
-				c.GossipFast = true
-				if join != "" {
-					c.RetryJoin = []string{join}
-				}
-			}})
-		if join == "" {
-			join = a.SerfAddr()
-		}
-		agents = append(agents, a)
-	}
-	for _, a := range agents {
-		a.WaitReady(t)
-	}
-	return agents
-}
-
-func leaderOf(t *testing.T, agents []*testagent.Agent) *testagent.Agent {
-	t.Helper()
-	var leader *testagent.Agent
-	testutil.Retry(t, 15*time.Second, func() error {
-		for _, a := range agents {
-			if a.IsLeader() {
-				leader = a
-				return nil
-			}
-		}
-		return fmt.Errorf("no leader")
-	})
-	return leader
-}
-
-// followersOf is every agent but leader.
-func followersOf(agents []*testagent.Agent, leader *testagent.Agent) []*testagent.Agent {
-	var out []*testagent.Agent
-	for _, a := range agents {
-		if a != leader {
-			out = append(out, a)
-		}
-	}
-	return out
-}
-
 func TestCluster_ThreeServers(t *testing.T) {
-	agents := startCluster(t, 3)
-	leader := leaderOf(t, agents)
-	follower := followersOf(agents, leader)[0]
-	c := client(t, follower)
+	agents := testagent.StartCluster(t, 3)
+	leader := testagent.Leader(t, agents)
+	follower := testagent.Followers(agents, leader)[0]
+	c := follower.Client(t)
 	testutil.Retry(t, 10*time.Second, func() error {
 		peers, err := c.Status().Peers()
 		if err != nil || len(peers) != 3 {
@@ -119,15 +63,15 @@ func TestCluster_ThreeServers(t *testing.T) {
 			rest = append(rest, a)
 		}
 	}
-	newLeader := leaderOf(t, rest)
-	c2 := client(t, rest[0])
+	newLeader := testagent.Leader(t, rest)
+	c2 := rest[0].Client(t)
 	testutil.Retry(t, 15*time.Second, func() error {
 		_, err := c2.KV().Put(&api.KVPair{Key: "after", Value: []byte("x")}, nil)
 		return err
 	})
 	// The dead node's serfHealth turns critical.
 	testutil.Retry(t, 15*time.Second, func() error {
-		checks, _, err := client(t, newLeader).Health().Node(old.NodeName(), nil)
+		checks, _, err := newLeader.Client(t).Health().Node(old.NodeName(), nil)
 		if err != nil {
 			return err
 		}
@@ -143,17 +87,9 @@ func TestCluster_ThreeServers(t *testing.T) {
 // A client agent holds no state: its API and DNS answer through the
 // servers, and its services reach the catalog by anti-entropy.
 func TestCluster_ClientAgent(t *testing.T) {
-	servers := startCluster(t, 3)
-	cl := testagent.StartNoWait(t, testagent.Options{NodeName: "client1", Mutate: func(c *agent.Config) {
-		c.Dev, c.DataDir = false, t.TempDir()
-		c.Server, c.Bootstrap = false, false
-		c.BindAddr, c.AdvertiseAddr = "127.0.0.20", "127.0.0.20"
-		c.HTTPAddr, c.DNSAddr = "127.0.0.20:0", "127.0.0.20:0"
-		c.GossipFast = true
-		c.StartJoin = []string{servers[0].SerfAddr()}
-	}})
-	cl.WaitReady(t)
-	c := client(t, cl)
+	servers := testagent.StartCluster(t, 3)
+	cl := testagent.StartClient(t, "client1", "127.0.0.20", servers[0])
+	c := cl.Client(t)
 	if err := c.Agent().ServiceRegister(&api.AgentServiceRegistration{Name: "api", Port: 9000,
 		Check: &api.AgentServiceCheck{TTL: "30s", Status: api.HealthPassing}}); err != nil {
 		t.Fatal(err)
@@ -165,12 +101,12 @@ func TestCluster_ClientAgent(t *testing.T) {
 	if _, err := c.KV().Put(&api.KVPair{Key: "from-client", Value: []byte("1")}, nil); err != nil {
 		t.Fatal(err)
 	}
-	p, _, err := client(t, servers[2]).KV().Get("from-client", &api.QueryOptions{AllowStale: true})
+	p, _, err := servers[2].Client(t).KV().Get("from-client", &api.QueryOptions{AllowStale: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	_ = p // replicated asynchronously to followers; the consistent read below is the real check
-	if p, _, err := client(t, servers[2]).KV().Get("from-client", &api.QueryOptions{RequireConsistent: true}); err != nil || p == nil {
+	if p, _, err := servers[2].Client(t).KV().Get("from-client", &api.QueryOptions{RequireConsistent: true}); err != nil || p == nil {
 		t.Fatalf("consistent read on a server: %v %+v", err, p)
 	}
 	r := dnsQuery(t, cl.DNSAddr(), "api.service.consul", dns.TypeSRV)
@@ -195,7 +131,7 @@ func TestCluster_ClientAgent(t *testing.T) {
 			done <- ""
 		}
 	}()
-	if _, err := client(t, servers[1]).KV().Put(&api.KVPair{Key: "from-client", Value: []byte("2")}, nil); err != nil {
+	if _, err := servers[1].Client(t).KV().Put(&api.KVPair{Key: "from-client", Value: []byte("2")}, nil); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -217,8 +153,8 @@ func TestCluster_GracefulLeave(t *testing.T) {
 }
 
 func testGracefulLeave(t *testing.T, leaveLeader bool) {
-	agents := startCluster(t, 3)
-	leader := leaderOf(t, agents)
+	agents := testagent.StartCluster(t, 3)
+	leader := testagent.Leader(t, agents)
 	var leaving, stay *testagent.Agent
 	for _, a := range agents {
 		if (a == leader) == leaveLeader && leaving == nil {
@@ -227,10 +163,10 @@ func testGracefulLeave(t *testing.T, leaveLeader bool) {
 			stay = a
 		}
 	}
-	if err := client(t, leaving).Agent().Leave(); err != nil {
+	if err := leaving.Client(t).Agent().Leave(); err != nil {
 		t.Fatal(err)
 	}
-	c := client(t, stay)
+	c := stay.Client(t)
 	testutil.Retry(t, 15*time.Second, func() error {
 		peers, err := c.Status().Peers()
 		if err != nil || len(peers) != 2 {
@@ -250,9 +186,9 @@ func testGracefulLeave(t *testing.T, leaveLeader bool) {
 // Five servers: losing two keeps the cluster writable; losing a third
 // makes writes fail cleanly (500, bounded), never hang.
 func TestCluster_FiveServersQuorum(t *testing.T) {
-	agents := startCluster(t, 5)
-	leader := leaderOf(t, agents)
-	c := client(t, leader)
+	agents := testagent.StartCluster(t, 5)
+	leader := testagent.Leader(t, agents)
+	c := leader.Client(t)
 	testutil.Retry(t, 15*time.Second, func() error {
 		peers, err := c.Status().Peers()
 		if err != nil || len(peers) != 5 {
@@ -260,15 +196,15 @@ func TestCluster_FiveServersQuorum(t *testing.T) {
 		}
 		return nil
 	})
-	followers := followersOf(agents, leader)
+	followers := testagent.Followers(agents, leader)
 	_ = followers[0].Shutdown()
 	_ = followers[1].Shutdown()
-	if _, err := client(t, followers[2]).KV().Put(&api.KVPair{Key: "two-down", Value: []byte("ok")}, nil); err != nil {
+	if _, err := followers[2].Client(t).KV().Put(&api.KVPair{Key: "two-down", Value: []byte("ok")}, nil); err != nil {
 		t.Fatalf("write with 3 of 5 alive: %v", err)
 	}
 	_ = leader.Shutdown()
 	start := time.Now()
-	_, err := client(t, followers[2]).KV().Put(&api.KVPair{Key: "three-down", Value: []byte("no")}, nil)
+	_, err := followers[2].Client(t).KV().Put(&api.KVPair{Key: "three-down", Value: []byte("no")}, nil)
 	if err == nil || !strings.Contains(err.Error(), "500") {
 		t.Fatalf("write with 2 of 5 alive: %v", err)
 	}
@@ -276,7 +212,7 @@ func TestCluster_FiveServersQuorum(t *testing.T) {
 		t.Fatalf("failed write took %v", d)
 	}
 	// A survivor still answers ?stale reads without a leader.
-	if _, meta, err := client(t, followers[3]).KV().Get("anything", &api.QueryOptions{AllowStale: true}); err != nil || meta.KnownLeader {
+	if _, meta, err := followers[3].Client(t).KV().Get("anything", &api.QueryOptions{AllowStale: true}); err != nil || meta.KnownLeader {
 		t.Fatalf("stale read on a survivor: %v %+v", err, meta)
 	}
 }

@@ -100,7 +100,7 @@ func (a *Agent) reconcile(ctx context.Context) error {
 	if time.Since(a.serfStarted) < a.reconnectTimeout() {
 		return nil
 	}
-	_, nodes, err := a.store.Nodes(nil)
+	_, nodes, err := a.store.State().Nodes(nil, &structs.DCSpecificRequest{})
 	if err != nil {
 		return err
 	}
@@ -108,7 +108,7 @@ func (a *Agent) reconcile(ctx context.Context) error {
 		if known[strings.ToLower(n.Node)] {
 			continue
 		}
-		_, checks, err := a.store.NodeChecks(nil, n.Node)
+		_, checks, err := a.store.State().NodeChecks(nil, &structs.NodeSpecificRequest{Node: n.Node})
 		if err != nil {
 			return err
 		}
@@ -189,11 +189,11 @@ func (a *Agent) ensureServing(ctx context.Context, m serf.Member, status, output
 	if m.Name == a.cfg.NodeName && addr == "" {
 		addr = a.cfg.AdvertiseAddr
 	}
-	_, node, err := a.store.GetNode(nil, m.Name)
+	_, node, err := a.store.State().GetNode(nil, &structs.NodeSpecificRequest{Node: m.Name})
 	if err != nil {
 		return err
 	}
-	_, checks, err := a.store.NodeChecks(nil, m.Name)
+	_, checks, err := a.store.State().NodeChecks(nil, &structs.NodeSpecificRequest{Node: m.Name})
 	if err != nil {
 		return err
 	}
@@ -258,7 +258,7 @@ func (a *Agent) removeMember(ctx context.Context, m serf.Member) error {
 	if m.Name == a.cfg.NodeName {
 		return nil
 	}
-	if _, n, err := a.store.GetNode(nil, m.Name); err != nil {
+	if _, n, err := a.store.State().GetNode(nil, &structs.NodeSpecificRequest{Node: m.Name}); err != nil {
 		return err
 	} else if n != nil {
 		a.logger.Info("member left; deregistering", "node", m.Name)

@@ -86,13 +86,13 @@ func (a *Agent) Self() map[string]any {
 }
 
 func (a *Agent) leaderAddr() string {
-	if a.store != nil {
-		return a.store.Leader()
+	ctx, cancel := context.WithTimeout(a.ctx, 5*time.Second)
+	defer cancel()
+	res, err := a.backend.Leader(ctx, &structs.DCSpecificRequest{QueryOptions: stale()})
+	if err != nil {
+		return ""
 	}
-	if a.remote != nil {
-		return a.remote.Leader()
-	}
-	return ""
+	return res.Value
 }
 
 func (a *Agent) countTTL() int {

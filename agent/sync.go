@@ -99,16 +99,18 @@ func (a *Agent) sync(ctx context.Context) error {
 
 	// The node itself.
 	reg := a.nodeRegistration()
-	_, n, err := a.backend.GetNode(nil, node)
+	nodeReq := &structs.NodeSpecificRequest{Node: node, QueryOptions: stale()}
+	nres, err := a.backend.GetNode(ctx, nodeReq)
 	if err != nil {
 		return err
 	}
-	_, nodeChecks, err := a.backend.NodeChecks(nil, node)
+	n := nres.Value
+	cres, err := a.backend.NodeChecks(ctx, nodeReq)
 	if err != nil {
 		return err
 	}
 	remote := map[string]*structs.HealthCheck{}
-	for _, c := range nodeChecks {
+	for _, c := range cres.Value {
 		remote[c.CheckID] = c
 	}
 	if n == nil || n.Address != reg.Address || n.ID != reg.ID {
@@ -116,13 +118,13 @@ func (a *Agent) sync(ctx context.Context) error {
 			return fmt.Errorf("register node: %w", err)
 		}
 	}
-	_, ns, err := a.backend.NodeServices(nil, node)
+	sres, err := a.backend.NodeServices(ctx, nodeReq)
 	if err != nil {
 		return err
 	}
 	remoteSvcs := map[string]*structs.NodeService{}
-	if ns != nil {
-		remoteSvcs = ns.Services
+	if sres.Value != nil {
+		remoteSvcs = sres.Value.Services
 	}
 
 	// Snapshot local state under the lock; write without it.
@@ -189,11 +191,11 @@ func (a *Agent) sync(ctx context.Context) error {
 			return fmt.Errorf("deregister service %q: %w", id, err)
 		}
 	}
-	_, nodeChecks, err = a.backend.NodeChecks(nil, node)
+	cres, err = a.backend.NodeChecks(ctx, nodeReq)
 	if err != nil {
 		return err
 	}
-	for _, c := range nodeChecks {
+	for _, c := range cres.Value {
 		if c.CheckID == structs.SerfCheckID || localChecks[c.CheckID] != nil {
 			continue
 		}

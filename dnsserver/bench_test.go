@@ -134,7 +134,7 @@ func startBenchServer(b *testing.B) string {
 			Checks: structs.HealthChecks{serfCheck(node, structs.HealthPassing),
 				svcCheck(node, "web-check", "web", structs.HealthPassing)}})
 	}
-	s, err := New(Config{Datacenter: "dc1", NodeName: "node-0", AllowStale: true}, st, hclog.NewNullLogger())
+	s, err := New(Config{Datacenter: "dc1", NodeName: "node-0", AllowStale: true}, lone(b, st), hclog.NewNullLogger())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func BenchmarkAnswer_SRV(b *testing.B) {
 			Service: &structs.NodeService{ID: "web", Service: "web", Port: 8000 + i},
 			Check:   serfCheck(node, structs.HealthPassing)})
 	}
-	s, err := New(Config{Datacenter: "dc1", AllowStale: true}, st, hclog.NewNullLogger())
+	s, err := New(Config{Datacenter: "dc1", AllowStale: true}, lone(b, st), hclog.NewNullLogger())
 	if err != nil {
 		b.Fatal(err)
 	}

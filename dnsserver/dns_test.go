@@ -88,7 +88,7 @@ func checkSection(t *testing.T, what string, got []dns.RR, want []string) {
 func TestDNS_Lookups(t *testing.T) {
 	st := newTestStore(t)
 	seedCatalog(t, st)
-	ts := startServer(t, Config{Domain: "Consul", Datacenter: "dc1", NodeName: "foo", AllowStale: true}, st)
+	ts := startServer(t, Config{Domain: "Consul", Datacenter: "dc1", NodeName: "foo", AllowStale: true}, lone(t, st))
 
 	dbSRV := []string{
 		"db.service.consul. 0 IN SRV 1 1 12345 foo.node.dc1.consul.",
@@ -188,7 +188,7 @@ func TestDNS_Lookups(t *testing.T) {
 func TestDNS_OnlyPassing(t *testing.T) {
 	st := newTestStore(t)
 	seedCatalog(t, st)
-	ts := startServer(t, Config{OnlyPassing: true, AllowStale: true}, st)
+	ts := startServer(t, Config{OnlyPassing: true, AllowStale: true}, lone(t, st))
 	runCases(t, ts, []dnsCase{
 		{qname: "api.service.consul.", qtype: dns.TypeSRV, rcode: dns.RcodeNameError, ns: []string{soaLine}},
 		{qname: "primary.db.service.consul.", qtype: dns.TypeA, answer: []string{"primary.db.service.consul. 0 IN A 127.0.0.1"}},
@@ -199,7 +199,7 @@ func TestDNS_OnlyPassing(t *testing.T) {
 func TestDNS_ConsistentReads(t *testing.T) {
 	st := newTestStore(t)
 	seedCatalog(t, st)
-	ts := startServer(t, Config{AllowStale: false}, st)
+	ts := startServer(t, Config{AllowStale: false}, lone(t, st))
 	runCases(t, ts, []dnsCase{
 		{qname: "primary.db.service.consul.", qtype: dns.TypeA, answer: []string{"primary.db.service.consul. 0 IN A 127.0.0.1"}},
 		{qname: "foo.node.consul.", qtype: dns.TypeA, answer: []string{"foo.node.consul. 0 IN A 127.0.0.1"}},
@@ -211,7 +211,7 @@ func TestDNS_TTLs(t *testing.T) {
 	st := newTestStore(t)
 	seedCatalog(t, st)
 	ts := startServer(t, Config{AllowStale: true, NodeTTL: 30 * time.Second,
-		ServiceTTL: map[string]time.Duration{"db": 10 * time.Second, "a*": 7 * time.Second, "*": 5 * time.Second}}, st)
+		ServiceTTL: map[string]time.Duration{"db": 10 * time.Second, "a*": 7 * time.Second, "*": 5 * time.Second}}, lone(t, st))
 	runCases(t, ts, []dnsCase{
 		{qname: "primary.db.service.consul.", qtype: dns.TypeSRV,
 			answer: []string{"primary.db.service.consul. 10 IN SRV 1 1 12345 foo.node.dc1.consul."},
@@ -226,7 +226,7 @@ func TestDNS_TTLs(t *testing.T) {
 func TestDNS_CustomDomain(t *testing.T) {
 	st := newTestStore(t)
 	seedCatalog(t, st)
-	ts := startServer(t, Config{Domain: "Example.Internal", AllowStale: true}, st)
+	ts := startServer(t, Config{Domain: "Example.Internal", AllowStale: true}, lone(t, st))
 	runCases(t, ts, []dnsCase{
 		{qname: "primary.db.service.example.internal.", qtype: dns.TypeSRV,
 			answer: []string{"primary.db.service.example.internal. 0 IN SRV 1 1 12345 foo.node.dc1.example.internal."},
@@ -245,7 +245,7 @@ func TestDNS_Shuffle(t *testing.T) {
 		register(t, st, &structs.RegisterRequest{Node: node, Address: "127.0.2." + string(rune('1'+i)),
 			Service: &structs.NodeService{ID: "s", Service: "shuf", Port: 1000}})
 	}
-	ts := startServer(t, Config{AllowStale: true}, st)
+	ts := startServer(t, Config{AllowStale: true}, lone(t, st))
 	first := ""
 	for range 50 {
 		r := ts.exchange(t, "tcp", question("shuf.service.consul.", dns.TypeA))

@@ -5,45 +5,46 @@ import (
 	"net"
 	"testing"
 
-	"github.com/hashicorp/go-memdb"
 	"github.com/miekg/dns"
 
 	"github.com/minconsul/minconsul/structs"
 )
 
-// fakeStore serves a fixed catalog, for tests that need no Raft.
+// fakeStore serves a fixed catalog, for tests that need no Raft; the
+// reads DNS does not make are left to the nil Store it embeds.
 type fakeStore struct {
+	Store
 	nodes structs.Nodes
 	csns  map[string]structs.CheckServiceNodes
 }
 
-func (f fakeStore) GetNode(_ memdb.WatchSet, name string) (uint64, *structs.Node, error) {
-	for _, n := range f.nodes {
-		if n.Node == name {
-			return 1, n, nil
-		}
-	}
-	return 1, nil, nil
+func indexed[T any](v T) (*structs.Indexed[T], error) {
+	return &structs.Indexed[T]{Value: v, QueryMeta: structs.QueryMeta{Index: 1}}, nil
 }
 
-func (f fakeStore) Nodes(memdb.WatchSet) (uint64, structs.Nodes, error) { return 1, f.nodes, nil }
+func (f fakeStore) GetNode(_ context.Context, req *structs.NodeSpecificRequest) (*structs.Indexed[*structs.Node], error) {
+	for _, n := range f.nodes {
+		if n.Node == req.Node {
+			return indexed(n)
+		}
+	}
+	return indexed[*structs.Node](nil)
+}
 
-func (f fakeStore) Services(memdb.WatchSet) (uint64, map[string][]string, error) {
+func (f fakeStore) Nodes(context.Context, *structs.DCSpecificRequest) (*structs.Indexed[structs.Nodes], error) {
+	return indexed(f.nodes)
+}
+
+func (f fakeStore) Services(context.Context, *structs.DCSpecificRequest) (*structs.Indexed[map[string][]string], error) {
 	out := map[string][]string{}
 	for k := range f.csns {
 		out[k] = nil
 	}
-	return 1, out, nil
+	return indexed(out)
 }
 
-func (f fakeStore) CheckServiceNodes(_ memdb.WatchSet, service string, _ []string) (uint64, structs.CheckServiceNodes, error) {
-	return 1, f.csns[service], nil
-}
-
-func (f fakeStore) Query(_ context.Context, _ structs.QueryOptions, meta *structs.QueryMeta, fn func(memdb.WatchSet) (uint64, error)) error {
-	idx, err := fn(nil)
-	meta.Index = max(idx, 1)
-	return err
+func (f fakeStore) CheckServiceNodes(_ context.Context, req *structs.ServiceSpecificRequest) (*structs.Indexed[structs.CheckServiceNodes], error) {
+	return indexed(f.csns[req.ServiceName])
 }
 
 func newFakeStore() fakeStore {

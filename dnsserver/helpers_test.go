@@ -12,12 +12,20 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/miekg/dns"
 
+	"github.com/minconsul/minconsul/backend"
 	"github.com/minconsul/minconsul/raftstore"
 	"github.com/minconsul/minconsul/structs"
 )
 
-// The real store must satisfy the interface this package reads through.
-var _ Store = (*raftstore.Store)(nil)
+// The real backend must satisfy the interface this package reads through.
+var _ Store = (*backend.Backend)(nil)
+
+// lone is the backend of a lone server on st: every read runs there.
+func lone(t testing.TB, st *raftstore.Store) *backend.Backend {
+	b := backend.New(backend.Config{Store: st})
+	t.Cleanup(b.Close)
+	return b
+}
 
 func testLogger(t testing.TB) hclog.Logger { return testutil.Logger(t, "dns") }
 

@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/hashicorp/go-memdb"
 	"github.com/miekg/dns"
 
 	"github.com/minconsul/minconsul/structs"
@@ -329,69 +328,41 @@ func containsIP(list []net.IP, ip net.IP) bool {
 	return false
 }
 
-// Reads: with AllowStale (Consul's default) the local state answers
-// directly with no watch set; otherwise through Store.Query, which checks
-// leadership first. The stale path avoids closures to stay allocation-lean.
+// Reads go through the backend contract: with AllowStale (Consul's
+// default) any server answers from its own state (a client agent asks
+// one), bounded only by the server's lifetime; otherwise the leader
+// answers after confirming its leadership, within QueryTimeout.
 
 func (s *Server) checkServiceNodes(service string, tags []string) (structs.CheckServiceNodes, error) {
-	if s.cfg.AllowStale {
-		_, out, err := s.store.CheckServiceNodes(nil, service, tags)
-		return out, err
-	}
-	var out structs.CheckServiceNodes
-	err := s.query(func(ws memdb.WatchSet) (uint64, error) {
-		idx, res, err := s.store.CheckServiceNodes(ws, service, tags)
-		out = res
-		return idx, err
-	})
-	return out, err
+	req := &structs.ServiceSpecificRequest{ServiceName: service, ServiceTags: tags}
+	return dnsRead(s, req, s.store.CheckServiceNodes)
 }
 
 func (s *Server) getNode(name string) (*structs.Node, error) {
-	if s.cfg.AllowStale {
-		_, out, err := s.store.GetNode(nil, name)
-		return out, err
-	}
-	var out *structs.Node
-	err := s.query(func(ws memdb.WatchSet) (uint64, error) {
-		idx, res, err := s.store.GetNode(ws, name)
-		out = res
-		return idx, err
-	})
-	return out, err
+	return dnsRead(s, &structs.NodeSpecificRequest{Node: name}, s.store.GetNode)
 }
 
 func (s *Server) nodes() (structs.Nodes, error) {
-	if s.cfg.AllowStale {
-		_, out, err := s.store.Nodes(nil)
-		return out, err
-	}
-	var out structs.Nodes
-	err := s.query(func(ws memdb.WatchSet) (uint64, error) {
-		idx, res, err := s.store.Nodes(ws)
-		out = res
-		return idx, err
-	})
-	return out, err
+	return dnsRead(s, &structs.DCSpecificRequest{}, s.store.Nodes)
 }
 
 func (s *Server) services() (map[string][]string, error) {
-	if s.cfg.AllowStale {
-		_, out, err := s.store.Services(nil)
-		return out, err
-	}
-	var out map[string][]string
-	err := s.query(func(ws memdb.WatchSet) (uint64, error) {
-		idx, res, err := s.store.Services(ws)
-		out = res
-		return idx, err
-	})
-	return out, err
+	return dnsRead(s, &structs.DCSpecificRequest{}, s.store.Services)
 }
 
-func (s *Server) query(fn func(ws memdb.WatchSet) (uint64, error)) error {
-	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.QueryTimeout)
-	defer cancel()
-	var meta structs.QueryMeta
-	return s.store.Query(ctx, structs.QueryOptions{Consistency: structs.ConsistencyDefault}, &meta, fn)
+func dnsRead[Q structs.QueryRequest, T any](s *Server, req Q, fn func(context.Context, Q) (*structs.Indexed[T], error)) (T, error) {
+	ctx := s.ctx
+	if s.cfg.AllowStale {
+		req.QueryOpts().Consistency = structs.ConsistencyStale
+	} else {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.cfg.QueryTimeout)
+		defer cancel()
+	}
+	res, err := fn(ctx, req)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return res.Value, nil
 }

@@ -80,7 +80,7 @@ func TestDNS_Recursors(t *testing.T) {
 
 	t.Run("udp: dead and failing recursors are skipped", func(t *testing.T) {
 		ts := startServer(t, Config{AllowStale: true, RecursorTimeout: 200 * time.Millisecond,
-			Recursors: []string{blackhole(t), failing.addr, good.addr}}, st)
+			Recursors: []string{blackhole(t), failing.addr, good.addr}}, lone(t, st))
 		r := ts.exchange(t, "udp", question("example.com.", dns.TypeA))
 		if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String() != "192.0.2.7" {
 			t.Fatalf("got %v", r)
@@ -104,7 +104,7 @@ func TestDNS_Recursors(t *testing.T) {
 		}
 	})
 	t.Run("tcp goes upstream over tcp", func(t *testing.T) {
-		ts := startServer(t, Config{AllowStale: true, Recursors: []string{good.tcpAddr}}, st)
+		ts := startServer(t, Config{AllowStale: true, Recursors: []string{good.tcpAddr}}, lone(t, st))
 		r := ts.exchange(t, "tcp", question("example.com.", dns.TypeA))
 		if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 {
 			t.Fatalf("got %v", r)
@@ -112,7 +112,7 @@ func TestDNS_Recursors(t *testing.T) {
 	})
 	t.Run("all fail: SERVFAIL", func(t *testing.T) {
 		ts := startServer(t, Config{AllowStale: true, RecursorTimeout: 200 * time.Millisecond,
-			Recursors: []string{blackhole(t), failing.addr}}, st)
+			Recursors: []string{blackhole(t), failing.addr}}, lone(t, st))
 		q := withEDNS(question("example.com.", dns.TypeA), 1232)
 		r := ts.exchange(t, "udp", q)
 		if r.Rcode != dns.RcodeServerFailure || !r.RecursionAvailable {

@@ -11,19 +11,15 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/hashicorp/go-memdb"
 	"github.com/miekg/dns"
 
-	"github.com/minconsul/minconsul/structs"
+	"github.com/minconsul/minconsul/backend"
 )
 
-// Store is the part of raftstore.Store the DNS server reads through.
+// Store is the part of the backend contract the DNS server reads through.
 type Store interface {
-	GetNode(ws memdb.WatchSet, name string) (uint64, *structs.Node, error)
-	Nodes(ws memdb.WatchSet) (uint64, structs.Nodes, error)
-	Services(ws memdb.WatchSet) (uint64, map[string][]string, error)
-	CheckServiceNodes(ws memdb.WatchSet, service string, tags []string) (uint64, structs.CheckServiceNodes, error)
-	Query(ctx context.Context, opts structs.QueryOptions, meta *structs.QueryMeta, fn func(ws memdb.WatchSet) (uint64, error)) error
+	backend.CatalogReader
+	backend.HealthReader
 }
 
 // Config is the agent's DNS configuration (agent.Config.DNS plus the

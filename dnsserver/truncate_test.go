@@ -56,7 +56,7 @@ func TestDNS_Truncation(t *testing.T) {
 	const n = 40
 	st := newTestStore(t)
 	seedBig(t, st, n)
-	ts := startServer(t, Config{AllowStale: true, EnableTruncate: true}, st)
+	ts := startServer(t, Config{AllowStale: true, EnableTruncate: true}, lone(t, st))
 
 	t.Run("udp without EDNS: answer limit and TC", func(t *testing.T) {
 		for _, qt := range []uint16{dns.TypeA, dns.TypeSRV} {
@@ -125,7 +125,7 @@ func TestDNS_Truncation(t *testing.T) {
 func TestDNS_TrimWithoutTruncateFlag(t *testing.T) {
 	st := newTestStore(t)
 	seedBig(t, st, 10)
-	ts := startServer(t, Config{AllowStale: true, UDPAnswerLimit: 5}, st)
+	ts := startServer(t, Config{AllowStale: true, UDPAnswerLimit: 5}, lone(t, st))
 	r := ts.exchange(t, "udp", question("big.service.consul.", dns.TypeA))
 	if len(r.Answer) != 5 || r.Truncated {
 		t.Errorf("answers=%d TC=%v, want 5 without TC", len(r.Answer), r.Truncated)

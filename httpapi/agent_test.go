@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 
@@ -144,7 +145,7 @@ func TestIndex_Redirect(t *testing.T) {
 	if resp.StatusCode != 301 || resp.Header.Get("Location") != "/ui/" {
 		t.Fatalf("index: %d %v", resp.StatusCode, resp.Header)
 	}
-	noUI := New(Config{Datacenter: "dc1"}, e.store, nil, nil)
+	noUI := New(Config{Datacenter: "dc1"}, e.back, nil, nil)
 	rec := newRecorder()
 	noUI.ServeHTTP(rec, mustReq(t, "GET", "/"))
 	if rec.Code != 200 || !strings.HasPrefix(rec.Body.String(), "Consul Agent: UI disabled.") {
@@ -159,5 +160,23 @@ func TestIndex_Redirect(t *testing.T) {
 	noUI.ServeHTTP(rec, mustReq(t, "GET", "/v1/agent/self"))
 	if rec.Code != 404 {
 		t.Fatalf("no agent: %d", rec.Code)
+	}
+}
+
+// A UI handler passed in serves everything under /ui/; without one the
+// placeholder page answers.
+func TestUI_Handler(t *testing.T) {
+	e := newEnv(t)
+	rec := newRecorder()
+	e.srv.ServeHTTP(rec, mustReq(t, "GET", "/ui/services"))
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "The web UI is not built yet") {
+		t.Fatalf("placeholder: %d %q", rec.Code, rec.Body.String())
+	}
+	ui := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ui:" + r.URL.Path)) })
+	srv := New(Config{Datacenter: "dc1", UIEnabled: true, UI: ui}, e.back, nil, nil)
+	rec = newRecorder()
+	srv.ServeHTTP(rec, mustReq(t, "GET", "/ui/services"))
+	if rec.Code != 200 || rec.Body.String() != "ui:/ui/services" {
+		t.Fatalf("ui handler: %d %q", rec.Code, rec.Body.String())
 	}
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/hashicorp/consul/api"
 	"github.com/hashicorp/go-hclog"
-	"github.com/hashicorp/go-memdb"
 
 	"github.com/minconsul/minconsul/structs"
 )
@@ -116,21 +115,15 @@ func BenchmarkKVGetRatio(b *testing.B) {
 	}
 }
 
-// stubStore answers KVGet from memory, so BenchmarkHandler measures the
+// stubBackend answers KVGet from memory, so BenchmarkHandler measures the
 // handler's own cost (routing, parsing, headers, encoding).
-type stubStore struct {
-	Store
+type stubBackend struct {
+	Backend
 	entry *structs.DirEntry
 }
 
-func (s *stubStore) Query(ctx context.Context, opts structs.QueryOptions, meta *structs.QueryMeta, fn func(ws memdb.WatchSet) (uint64, error)) error {
-	idx, err := fn(nil)
-	meta.Index, meta.KnownLeader = idx, true
-	return err
-}
-
-func (s *stubStore) KVGet(ws memdb.WatchSet, key string) (uint64, *structs.DirEntry, error) {
-	return s.entry.ModifyIndex, s.entry, nil
+func (s *stubBackend) KVGet(ctx context.Context, req *structs.KeyRequest) (*structs.Indexed[*structs.DirEntry], error) {
+	return &structs.Indexed[*structs.DirEntry]{Value: s.entry, QueryMeta: structs.QueryMeta{Index: s.entry.ModifyIndex, KnownLeader: true}}, nil
 }
 
 type discardWriter struct{ h http.Header }
@@ -140,7 +133,7 @@ func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (d *discardWriter) WriteHeader(int)             {}
 
 func BenchmarkHandler(b *testing.B) {
-	st := &stubStore{entry: &structs.DirEntry{Key: "bench/key", Value: []byte("some-value-of-moderate-size-0123456789"), CreateIndex: 5, ModifyIndex: 7}}
+	st := &stubBackend{entry: &structs.DirEntry{Key: "bench/key", Value: []byte("some-value-of-moderate-size-0123456789"), CreateIndex: 5, ModifyIndex: 7}}
 	srv := New(Config{Datacenter: "dc1"}, st, nil, hclog.NewNullLogger())
 	payload := appendDirEntries(nil, []*structs.DirEntry{st.entry})
 	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -5,8 +5,6 @@ import (
 	"io"
 	"sort"
 
-	"github.com/hashicorp/go-memdb"
-
 	"github.com/minconsul/minconsul/structs"
 )
 
@@ -102,7 +100,7 @@ func (s *Server) catalogRegister(q *request) error {
 	if err != nil {
 		return err
 	}
-	idx, _, err := s.store.Apply(q.r.Context(), structs.Command{Type: structs.CatalogRegister, Register: args})
+	idx, _, err := s.backend.Apply(q.r.Context(), structs.Command{Type: structs.CatalogRegister, Register: args})
 	if err != nil {
 		return fmt.Errorf("catalog register %q: %w", args.Node, err)
 	}
@@ -117,7 +115,7 @@ func (s *Server) catalogDeregister(q *request) error {
 	if err != nil {
 		return err
 	}
-	idx, _, err := s.store.Apply(q.r.Context(), structs.Command{Type: structs.CatalogDeregister, Deregister: args})
+	idx, _, err := s.backend.Apply(q.r.Context(), structs.Command{Type: structs.CatalogDeregister, Deregister: args})
 	if err != nil {
 		return fmt.Errorf("catalog deregister %q: %w", args.Node, err)
 	}
@@ -129,38 +127,18 @@ func (s *Server) catalogDatacenters(q *request) error {
 }
 
 func (s *Server) catalogNodes(q *request) error {
-	filters := parseMetaFilter(q.query)
-	var nodes structs.Nodes
-	err := s.read(q, func(ws memdb.WatchSet) (uint64, error) {
-		idx, ns, err := s.store.Nodes(ws)
-		nodes = ns
-		return idx, err
-	})
+	nodes, err := read(s, q, &structs.DCSpecificRequest{NodeMetaFilters: parseMetaFilter(q.query)}, s.backend.Nodes)
 	if err != nil {
 		return err
 	}
-	out := make(structs.Nodes, 0, len(nodes))
-	for _, n := range nodes {
-		if n != nil && metaMatches(n.Meta, filters) {
-			out = append(out, n)
-		}
+	if nodes == nil {
+		nodes = structs.Nodes{}
 	}
-	return writeJSON(q, out)
+	return writeJSON(q, nodes)
 }
 
 func (s *Server) catalogServices(q *request) error {
-	filters := parseMetaFilter(q.query)
-	var services map[string][]string
-	err := s.read(q, func(ws memdb.WatchSet) (uint64, error) {
-		if len(filters) == 0 {
-			idx, svcs, err := s.store.Services(ws)
-			services = svcs
-			return idx, err
-		}
-		idx, svcs, err := s.servicesByNodeMeta(ws, filters)
-		services = svcs
-		return idx, err
-	})
+	services, err := read(s, q, &structs.DCSpecificRequest{NodeMetaFilters: parseMetaFilter(q.query)}, s.backend.Services)
 	if err != nil {
 		return err
 	}
@@ -174,70 +152,18 @@ func (s *Server) catalogServices(q *request) error {
 	return writeJSON(q, out)
 }
 
-// servicesByNodeMeta unions the tags of services on nodes whose meta
-// matches, watching every node it reads.
-func (s *Server) servicesByNodeMeta(ws memdb.WatchSet, filters map[string]string) (uint64, map[string][]string, error) {
-	idx, nodes, err := s.store.Nodes(ws)
-	if err != nil {
-		return 0, nil, err
-	}
-	sets := map[string]map[string]struct{}{}
-	for _, n := range nodes {
-		if n == nil || !metaMatches(n.Meta, filters) {
-			continue
-		}
-		nidx, ns, err := s.store.NodeServices(ws, n.Node)
-		if err != nil {
-			return 0, nil, err
-		}
-		idx = max(idx, nidx)
-		if ns == nil {
-			continue
-		}
-		for _, svc := range ns.Services {
-			set := sets[svc.Service]
-			if set == nil {
-				set = map[string]struct{}{}
-				sets[svc.Service] = set
-			}
-			for _, t := range svc.Tags {
-				set[t] = struct{}{}
-			}
-		}
-	}
-	out := make(map[string][]string, len(sets))
-	for name, set := range sets {
-		tags := make([]string, 0, len(set))
-		for t := range set {
-			tags = append(tags, t)
-		}
-		sort.Strings(tags)
-		out[name] = tags
-	}
-	return idx, out, nil
-}
-
 func (s *Server) catalogServiceNodes(q *request) error {
 	name := q.tail
 	if name == "" {
 		return badRequest("Missing service name")
 	}
-	tags := q.query["tag"]
-	filters := parseMetaFilter(q.query)
-	var rows structs.ServiceNodes
-	err := s.read(q, func(ws memdb.WatchSet) (uint64, error) {
-		idx, sn, err := s.store.ServiceNodes(ws, name, tags)
-		rows = sn
-		return idx, err
-	})
+	req := &structs.ServiceSpecificRequest{ServiceName: name, ServiceTags: q.query["tag"], NodeMetaFilters: parseMetaFilter(q.query)}
+	rows, err := read(s, q, req, s.backend.ServiceNodes)
 	if err != nil {
 		return err
 	}
 	out := make(structs.ServiceNodes, 0, len(rows))
 	for _, sn := range rows {
-		if sn == nil || !metaMatches(sn.NodeMeta, filters) {
-			continue
-		}
 		if sn.ServiceTags == nil {
 			c := *sn
 			c.ServiceTags = []string{}
@@ -264,12 +190,7 @@ func (s *Server) catalogNodeServices(q *request) error {
 	if node == "" {
 		return badRequest("Missing node name")
 	}
-	var ns *structs.NodeServices
-	err := s.read(q, func(ws memdb.WatchSet) (uint64, error) {
-		idx, res, err := s.store.NodeServices(ws, node)
-		ns = res
-		return idx, err
-	})
+	ns, err := read(s, q, &structs.NodeSpecificRequest{Node: node}, s.backend.NodeServices)
 	if err != nil {
 		return err
 	}
@@ -289,12 +210,7 @@ func (s *Server) catalogNodeServiceList(q *request) error {
 	if node == "" {
 		return badRequest("Missing node name")
 	}
-	var ns *structs.NodeServices
-	err := s.read(q, func(ws memdb.WatchSet) (uint64, error) {
-		idx, res, err := s.store.NodeServices(ws, node)
-		ns = res
-		return idx, err
-	})
+	ns, err := read(s, q, &structs.NodeSpecificRequest{Node: node}, s.backend.NodeServices)
 	if err != nil {
 		return err
 	}

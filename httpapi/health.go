@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"github.com/hashicorp/go-memdb"
-
 	"github.com/minconsul/minconsul/structs"
 )
 
@@ -17,22 +15,13 @@ func (s *Server) healthServiceNodes(q *request) error {
 	if err != nil {
 		return badRequest("Invalid value for ?passing")
 	}
-	tags := q.query["tag"]
-	filters := parseMetaFilter(q.query)
-	var rows structs.CheckServiceNodes
-	err = s.read(q, func(ws memdb.WatchSet) (uint64, error) {
-		idx, res, err := s.store.CheckServiceNodes(ws, name, tags)
-		rows = res
-		return idx, err
-	})
+	req := &structs.ServiceSpecificRequest{ServiceName: name, ServiceTags: q.query["tag"], NodeMetaFilters: parseMetaFilter(q.query)}
+	rows, err := read(s, q, req, s.backend.CheckServiceNodes)
 	if err != nil {
 		return err
 	}
 	out := make(structs.CheckServiceNodes, 0, len(rows))
 	for _, row := range rows {
-		if len(filters) > 0 && (row.Node == nil || !metaMatches(row.Node.Meta, filters)) {
-			continue
-		}
 		if passing && !allPassing(row.Checks) {
 			continue
 		}
@@ -77,50 +66,12 @@ func checkView(c *structs.HealthCheck) *structs.HealthCheck {
 	return &cc
 }
 
-// filterChecksByNodeMeta keeps checks whose node's meta matches, reading
-// (and watching) each node once.
-func (s *Server) filterChecksByNodeMeta(ws memdb.WatchSet, idx uint64, checks structs.HealthChecks, filters map[string]string) (uint64, structs.HealthChecks, error) {
-	if len(filters) == 0 {
-		return idx, checks, nil
-	}
-	match := map[string]bool{}
-	out := checks[:0:0]
-	for _, c := range checks {
-		if c == nil {
-			continue
-		}
-		ok, seen := match[c.Node]
-		if !seen {
-			nidx, n, err := s.store.GetNode(ws, c.Node)
-			if err != nil {
-				return 0, nil, err
-			}
-			idx = max(idx, nidx)
-			ok = n != nil && metaMatches(n.Meta, filters)
-			match[c.Node] = ok
-		}
-		if ok {
-			out = append(out, c)
-		}
-	}
-	return idx, out, nil
-}
-
 func (s *Server) healthServiceChecks(q *request) error {
 	name := q.tail
 	if name == "" {
 		return badRequest("Missing service name")
 	}
-	filters := parseMetaFilter(q.query)
-	var checks structs.HealthChecks
-	err := s.read(q, func(ws memdb.WatchSet) (uint64, error) {
-		idx, res, err := s.store.ServiceChecks(ws, name)
-		if err != nil {
-			return 0, err
-		}
-		idx, checks, err = s.filterChecksByNodeMeta(ws, idx, res, filters)
-		return idx, err
-	})
+	checks, err := read(s, q, &structs.ServiceSpecificRequest{ServiceName: name, NodeMetaFilters: parseMetaFilter(q.query)}, s.backend.ServiceChecks)
 	if err != nil {
 		return err
 	}
@@ -132,12 +83,7 @@ func (s *Server) healthNodeChecks(q *request) error {
 	if node == "" {
 		return badRequest("Missing node name")
 	}
-	var checks structs.HealthChecks
-	err := s.read(q, func(ws memdb.WatchSet) (uint64, error) {
-		idx, res, err := s.store.NodeChecks(ws, node)
-		checks = res
-		return idx, err
-	})
+	checks, err := read(s, q, &structs.NodeSpecificRequest{Node: node}, s.backend.NodeChecks)
 	if err != nil {
 		return err
 	}
@@ -151,16 +97,7 @@ func (s *Server) healthChecksInState(q *request) error {
 	if state == "" {
 		return badRequest("Missing check state")
 	}
-	filters := parseMetaFilter(q.query)
-	var checks structs.HealthChecks
-	err := s.read(q, func(ws memdb.WatchSet) (uint64, error) {
-		idx, res, err := s.store.ChecksInState(ws, state)
-		if err != nil {
-			return 0, err
-		}
-		idx, checks, err = s.filterChecksByNodeMeta(ws, idx, res, filters)
-		return idx, err
-	})
+	checks, err := read(s, q, &structs.ChecksInStateRequest{State: state, NodeMetaFilters: parseMetaFilter(q.query)}, s.backend.ChecksInState)
 	if err != nil {
 		return err
 	}

@@ -74,7 +74,7 @@ func TestHealth_Table(t *testing.T) {
 }
 
 func TestHealth_BlockingWokenByRegister(t *testing.T) {
-	e, sig := newSignalEnv(t)
+	e := newEnv(t)
 	registerWeb(t, e, "n1", "10.0.0.1", "web1", nil, nil, "passing")
 	h := e.client.Health()
 	_, meta, err := h.Service("web", "", false, nil)
@@ -91,7 +91,7 @@ func TestHealth_BlockingWokenByRegister(t *testing.T) {
 		done <- len(rows)
 	}()
 	// Register only once the query has parked, so the write must wake it.
-	sig.waitParked(t)
+	e.waitParked(t, 1)
 	registerWeb(t, e, "n2", "10.0.0.2", "web2", nil, nil, "passing")
 	select {
 	case n := <-done:

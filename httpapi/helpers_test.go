@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/minconsul/minconsul/testutil"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,12 +15,14 @@ import (
 	"github.com/hashicorp/consul/api"
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/minconsul/minconsul/backend"
 	"github.com/minconsul/minconsul/raftstore"
 	"github.com/minconsul/minconsul/structs"
+	"github.com/minconsul/minconsul/testutil"
 )
 
-// The real store satisfies httpapi's interface.
-var _ Store = (*raftstore.Store)(nil)
+// The real backend satisfies httpapi's interface.
+var _ Backend = (*backend.Backend)(nil)
 
 func testLogger(t testing.TB) hclog.Logger { return testutil.Logger(t, "test") }
 
@@ -47,35 +48,21 @@ func newStore(t testing.TB) *raftstore.Store {
 type testEnv struct {
 	t      testing.TB
 	store  *raftstore.Store
+	back   *backend.Backend
 	agent  *fakeAgent
 	srv    *Server
 	http   *httptest.Server
 	client *api.Client
 }
 
+// newEnv serves the API of a lone server (a backend that runs everything
+// on its own in-memory store) with a fake local agent.
 func newEnv(t testing.TB) *testEnv {
 	t.Helper()
-	return newEnvWith(t, newStore(t), nil)
-}
-
-// newSignalEnv is newEnv with a server reading through a signalStore, so a
-// test can wait until a blocking query has parked.
-func newSignalEnv(t testing.TB) (*testEnv, *signalStore) {
-	t.Helper()
 	st := newStore(t)
-	sig := &signalStore{Store: st, blocking: make(chan struct{}, 1)}
-	return newEnvWith(t, st, sig), sig
-}
-
-// newEnvWith builds the environment around st; the server reads through
-// view when it is not nil.
-func newEnvWith(t testing.TB, st *raftstore.Store, view Store) *testEnv {
-	t.Helper()
-	if view == nil {
-		view = st
-	}
+	back := newBackend(t, st)
 	ag := newFakeAgent(st)
-	srv := New(Config{Datacenter: "dc1", NodeName: "node1", UIEnabled: true}, view, ag, testLogger(t).Named("http"))
+	srv := New(Config{Datacenter: "dc1", NodeName: "node1", UIEnabled: true}, back, ag, testLogger(t).Named("http"))
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	cfg := api.DefaultConfig()
@@ -84,7 +71,27 @@ func newEnvWith(t testing.TB, st *raftstore.Store, view Store) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testEnv{t: t, store: st, agent: ag, srv: srv, http: hs, client: client}
+	return &testEnv{t: t, store: st, back: back, agent: ag, srv: srv, http: hs, client: client}
+}
+
+// newBackend is the backend of a lone server on st.
+func newBackend(t testing.TB, st *raftstore.Store) *backend.Backend {
+	b := backend.New(backend.Config{Store: st, Logger: testLogger(t).Named("backend")})
+	t.Cleanup(b.Close)
+	return b
+}
+
+// waitParked waits until n blocking queries are parked: their read ran with
+// the watches set and found nothing newer than the client's index, so any
+// later write must wake them rather than be seen by that first read.
+func (e *testEnv) waitParked(t testing.TB, n int) {
+	t.Helper()
+	testutil.Retry(t, 10*time.Second, func() error {
+		if got := e.store.BlockingQueries(); got != n {
+			return fmt.Errorf("%d blocking queries parked, want %d", got, n)
+		}
+		return nil
+	})
 }
 
 // do sends one raw request and returns status, headers and body.
@@ -148,6 +155,7 @@ type fakeAgent struct {
 	services map[string]*structs.AgentService
 	checks   map[string]*structs.HealthCheck
 	joined   []string
+	forced   []string
 	left     bool
 	reloads  int
 }
@@ -322,6 +330,16 @@ func (a *fakeAgent) Leave(ctx context.Context) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.left = true
+	return nil
+}
+
+func (a *fakeAgent) ForceLeave(ctx context.Context, node string) error {
+	if node == "" {
+		return structs.BadRequest("Missing node name")
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.forced = append(a.forced, node)
 	return nil
 }
 

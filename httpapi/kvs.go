@@ -10,8 +10,6 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	"github.com/hashicorp/go-memdb"
-
 	"github.com/minconsul/minconsul/structs"
 )
 
@@ -70,12 +68,7 @@ func (s *Server) kvGet(q *request, key string) error {
 		return badRequest("Missing key name")
 	}
 	if recurse {
-		var entries structs.DirEntries
-		err := s.read(q, func(ws memdb.WatchSet) (uint64, error) {
-			idx, ents, err := s.store.KVList(ws, key)
-			entries = ents
-			return idx, err
-		})
+		entries, err := read(s, q, &structs.KeyRequest{Key: key}, s.backend.KVList)
 		if err != nil {
 			return err
 		}
@@ -86,12 +79,7 @@ func (s *Server) kvGet(q *request, key string) error {
 		return writeEntries(q, entries)
 	}
 
-	var entry *structs.DirEntry
-	err := s.read(q, func(ws memdb.WatchSet) (uint64, error) {
-		idx, ent, err := s.store.KVGet(ws, key)
-		entry = ent
-		return idx, err
-	})
+	entry, err := read(s, q, &structs.KeyRequest{Key: key}, s.backend.KVGet)
 	if err != nil {
 		return err
 	}
@@ -235,12 +223,7 @@ func (s *Server) kvKeys(q *request, prefix string) error {
 	if q.has("separator") {
 		sep = q.query.Get("separator")
 	}
-	var keys []string
-	err := s.read(q, func(ws memdb.WatchSet) (uint64, error) {
-		idx, ks, err := s.store.KVKeys(ws, prefix, sep)
-		keys = ks
-		return idx, err
-	})
+	keys, err := read(s, q, &structs.KeyListRequest{Prefix: prefix, Separator: sep}, s.backend.KVKeys)
 	if err != nil {
 		return err
 	}
@@ -318,7 +301,7 @@ func (s *Server) kvPut(q *request, key string) error {
 		cmd.Type = structs.KVCAS
 		cmd.KV.ModifyIndex = cas
 	}
-	idx, res, err := s.store.Apply(q.r.Context(), cmd)
+	idx, res, err := s.backend.Apply(q.r.Context(), cmd)
 	if err != nil {
 		return fmt.Errorf("kv put %q: %w", key, err)
 	}
@@ -372,7 +355,7 @@ func (s *Server) kvDelete(q *request, key string) error {
 		cmd.Type = structs.KVDeleteCAS
 		cmd.KV.ModifyIndex = cas
 	}
-	idx, res, err := s.store.Apply(q.r.Context(), cmd)
+	idx, res, err := s.backend.Apply(q.r.Context(), cmd)
 	if err != nil {
 		return fmt.Errorf("kv delete %q: %w", key, err)
 	}

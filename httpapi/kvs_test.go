@@ -170,7 +170,7 @@ func TestKV_APIClient(t *testing.T) {
 }
 
 func TestKV_BlockingWokenByPut(t *testing.T) {
-	e, sig := newSignalEnv(t)
+	e := newEnv(t)
 	kv := e.client.KV()
 	if _, err := kv.Put(&api.KVPair{Key: "watch", Value: []byte("1")}, nil); err != nil {
 		t.Fatal(err)
@@ -190,7 +190,7 @@ func TestKV_BlockingWokenByPut(t *testing.T) {
 		done <- result{p, m, err}
 	}()
 	// The watcher must be parked and still blocked; then a put wakes it.
-	sig.waitParked(t)
+	e.waitParked(t, 1)
 	select {
 	case r := <-done:
 		t.Fatalf("returned before the put: %+v", r)

@@ -1,21 +1,11 @@
 package httpapi
 
 import (
-	"context"
 	"fmt"
 	"strings"
+
+	"github.com/minconsul/minconsul/structs"
 )
-
-// peerRemover is the part of a server's store behind DELETE
-// /v1/operator/raft/peer (client agents forward it to a server).
-type peerRemover interface {
-	RemovePeer(id, address string) error
-}
-
-// forceLeaver is implemented by agent.Agent.
-type forceLeaver interface {
-	ForceLeave(ctx context.Context, node string) error
-}
 
 // operatorRaftPeer removes a server from the Raft configuration by ?id or
 // ?address, with Consul's messages.
@@ -31,16 +21,8 @@ func (s *Server) operatorRaftPeer(q *request) error {
 	case hasID && hasAddr:
 		return badRequest("Must specify only one of ?id or ?address")
 	}
-	pr, ok := s.store.(peerRemover)
-	if !ok {
-		return errNotSupported
-	}
-	var err error
-	if hasID {
-		err = pr.RemovePeer(first(id), "")
-	} else {
-		err = pr.RemovePeer("", first(addr))
-	}
+	req := &structs.RaftRemovePeerRequest{ID: first(id), Address: first(addr)}
+	_, err := s.backend.RaftRemovePeer(q.r.Context(), req)
 	return err
 }
 
@@ -55,12 +37,8 @@ func first(vs []string) string {
 // agentForceLeave moves a failed member to "left" (PUT
 // /v1/agent/force-leave/<node>).
 func (s *Server) agentForceLeave(q *request) error {
-	fl, ok := s.agent.(forceLeaver)
-	if !ok {
-		return errNotSupported
-	}
 	node := strings.TrimPrefix(q.tail, "/")
-	if err := fl.ForceLeave(q.r.Context(), node); err != nil {
+	if err := s.agent.ForceLeave(q.r.Context(), node); err != nil {
 		return fmt.Errorf("force leave %q: %w", node, err)
 	}
 	return nil

@@ -1,14 +1,7 @@
 package httpapi
 
 import (
-	"context"
-	"net/http/httptest"
-	"sync"
 	"testing"
-
-	"github.com/hashicorp/consul/api"
-
-	"github.com/minconsul/minconsul/structs"
 )
 
 func TestOperator_RaftPeer(t *testing.T) {
@@ -33,60 +26,20 @@ func TestOperator_RaftPeer(t *testing.T) {
 	if err != nil || len(cfg.Servers) != 1 || !cfg.Servers[0].Voter {
 		t.Fatalf("configuration after refused removals: %+v %v", cfg, err)
 	}
-
-	srv := New(Config{Datacenter: "dc1"}, struct{ Store }{e.store}, nil, testLogger(t))
-	w := newRecorder()
-	srv.ServeHTTP(w, httptest.NewRequest("DELETE", "/v1/operator/raft/peer?id=x", nil))
-	if w.Code != 500 || w.Body.String() != "not supported on this agent" {
-		t.Errorf("remote store: %d %q", w.Code, w.Body.String())
-	}
-}
-
-// leavingAgent adds ForceLeave to the fake agent.
-type leavingAgent struct {
-	*fakeAgent
-	mu   sync.Mutex
-	left []string
-}
-
-func (a *leavingAgent) ForceLeave(ctx context.Context, node string) error {
-	if node == "" {
-		return structs.BadRequest("Missing node name")
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.left = append(a.left, node)
-	return nil
 }
 
 func TestOperator_AgentForceLeave(t *testing.T) {
 	e := newEnv(t)
-	// The plain fake agent cannot force-leave.
+	if err := e.client.Agent().ForceLeave("n2"); err != nil {
+		t.Fatal(err)
+	}
 	e.run(t, []httpCase{
-		{name: "unsupported", method: "PUT", path: "/v1/agent/force-leave/n2", status: 500, want: "not supported on this agent", exact: true},
-	})
-
-	ag := &leavingAgent{fakeAgent: newFakeAgent(e.store)}
-	srv := New(Config{Datacenter: "dc1", NodeName: "node1"}, e.store, ag, testLogger(t))
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	cfg := api.DefaultConfig()
-	cfg.Address = hs.Listener.Addr().String()
-	client, err := api.NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := client.Agent().ForceLeave("n2"); err != nil {
-		t.Fatal(err)
-	}
-	env := &testEnv{t: t, http: hs}
-	env.run(t, []httpCase{
 		{name: "missing node", method: "PUT", path: "/v1/agent/force-leave/", status: 400, want: "Missing node name", exact: true},
 		{name: "wrong method", method: "GET", path: "/v1/agent/force-leave/n3", status: 405},
 	})
-	ag.mu.Lock()
-	defer ag.mu.Unlock()
-	if len(ag.left) != 1 || ag.left[0] != "n2" {
-		t.Fatalf("force-left %v, want [n2]", ag.left)
+	e.agent.mu.Lock()
+	defer e.agent.mu.Unlock()
+	if len(e.agent.forced) != 1 || e.agent.forced[0] != "n2" {
+		t.Fatalf("force-left %v, want [n2]", e.agent.forced)
 	}
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -8,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/hashicorp/go-memdb"
 
 	"github.com/minconsul/minconsul/structs"
 )
@@ -112,17 +111,6 @@ func parseMetaFilter(q url.Values) map[string]string {
 	return m
 }
 
-// metaMatches reports whether meta holds every filter pair.
-func metaMatches(meta, filters map[string]string) bool {
-	for k, v := range filters {
-		got, ok := meta[k]
-		if !ok || got != v {
-			return false
-		}
-	}
-	return true
-}
-
 // request is one parsed API call.
 type request struct {
 	w     http.ResponseWriter
@@ -136,25 +124,29 @@ func (q *request) has(key string) bool {
 	return ok
 }
 
-// read runs fn as a (possibly blocking) query through the store and sets
-// the X-Consul-* headers from its metadata. The request context bounds the
-// wait, so a client that hangs up frees its watch at once.
-func (s *Server) read(q *request, fn func(ws memdb.WatchSet) (uint64, error)) error {
+// read fills req's query options from ?index, ?wait and the consistency
+// flags, runs it through fn (a backend read, which may block, here or on
+// the server that owns the watch) and sets the X-Consul-* headers from
+// the answer's metadata. The request context bounds the wait, so a client
+// that hangs up frees its watch at once.
+func read[Q structs.QueryRequest, T any](s *Server, q *request, req Q, fn func(context.Context, Q) (*structs.Indexed[T], error)) (T, error) {
+	var zero T
 	opts, err := parseQueryOptions(q.query)
 	if err != nil {
-		return err
+		return zero, err
 	}
 	if err := s.checkDC(q); err != nil {
-		return err
+		return zero, err
 	}
-	var meta structs.QueryMeta
-	if err := s.store.Query(q.r.Context(), opts, &meta, fn); err != nil {
-		return err
+	*req.QueryOpts() = opts
+	res, err := fn(q.r.Context(), req)
+	if err != nil {
+		return zero, err
 	}
 	h := q.w.Header()
-	setMeta(h, &meta)
+	setMeta(h, &res.QueryMeta)
 	h[hdrConsistency] = consistencyHeader[opts.Consistency]
-	return nil
+	return res.Value, nil
 }
 
 // checkDC rejects ?dc naming another datacenter: minconsul has no WAN.

@@ -1,11 +1,14 @@
-// Package httpapi serves Consul's /v1 HTTP API: it parses a request, calls
-// the store (reads, writes) or the local agent, and encodes the answer with
-// Consul's JSON shape, status codes and X-Consul-* headers.
+// Package httpapi serves Consul's /v1 HTTP API: it parses a request into a
+// typed request, calls the backend (reads, writes, operator calls) or the
+// local agent, and encodes the answer with Consul's JSON shape, status
+// codes and X-Consul-* headers.
 //
-// It owns parsing, validation before writes, error-to-status mapping and
-// encoding. It never touches Raft or the state store directly: blocking
-// queries run inside Store.Query, writes go through Store.Apply, local
-// services and checks through Agent.
+// It owns parsing, validation before writes, error-to-status mapping
+// (errors.go, also for errors another server answered) and encoding. It
+// never touches Raft or the state store, and never knows where a request
+// runs: the backend contract decides (locally, on the leader, on a server
+// for a client agent) and runs blocking queries; local services and
+// checks go through Agent.
 package httpapi
 
 import (
@@ -19,8 +22,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/hashicorp/go-memdb"
 
+	"github.com/minconsul/minconsul/backend"
 	"github.com/minconsul/minconsul/structs"
 )
 
@@ -29,27 +32,14 @@ type Config struct {
 	Datacenter string
 	NodeName   string
 	UIEnabled  bool
+	// UI serves /ui/ when UIEnabled; nil serves a placeholder page.
+	UI http.Handler
 }
 
-// Store is what httpapi reads and writes (implemented by raftstore).
-type Store interface {
-	Apply(ctx context.Context, cmd structs.Command) (uint64, any, error)
-	Query(ctx context.Context, opts structs.QueryOptions, meta *structs.QueryMeta, fn func(ws memdb.WatchSet) (uint64, error)) error
-	KVGet(ws memdb.WatchSet, key string) (uint64, *structs.DirEntry, error)
-	KVList(ws memdb.WatchSet, prefix string) (uint64, structs.DirEntries, error)
-	KVKeys(ws memdb.WatchSet, prefix, separator string) (uint64, []string, error)
-	Nodes(ws memdb.WatchSet) (uint64, structs.Nodes, error)
-	GetNode(ws memdb.WatchSet, name string) (uint64, *structs.Node, error)
-	Services(ws memdb.WatchSet) (uint64, map[string][]string, error)
-	ServiceNodes(ws memdb.WatchSet, service string, tags []string) (uint64, structs.ServiceNodes, error)
-	NodeServices(ws memdb.WatchSet, node string) (uint64, *structs.NodeServices, error)
-	NodeChecks(ws memdb.WatchSet, node string) (uint64, structs.HealthChecks, error)
-	ServiceChecks(ws memdb.WatchSet, service string) (uint64, structs.HealthChecks, error)
-	ChecksInState(ws memdb.WatchSet, state string) (uint64, structs.HealthChecks, error)
-	CheckServiceNodes(ws memdb.WatchSet, service string, tags []string) (uint64, structs.CheckServiceNodes, error)
-	Leader() string
-	Peers() ([]string, error)
-	RaftConfiguration() (*structs.RaftConfigurationResponse, error)
+// Backend is what httpapi reads, writes and operates through: all of the
+// backend contract.
+type Backend interface {
+	backend.Contract
 }
 
 // Agent is the local agent behind /v1/agent/*.
@@ -66,16 +56,17 @@ type Agent interface {
 	CheckUpdateTTL(ctx context.Context, id, status, output string) error
 	Join(ctx context.Context, addr string, wan bool) (int, error)
 	Leave(ctx context.Context) error
+	// ForceLeave moves a failed member to left (the local gossip does it).
+	ForceLeave(ctx context.Context, node string) error
 	Reload(ctx context.Context) error
 }
 
 // Server is the HTTP API.
 type Server struct {
-	outer  http.Handler // set by SetHandler; nil: the Server itself
-	cfg    Config
-	store  Store
-	agent  Agent
-	logger hclog.Logger
+	cfg     Config
+	backend Backend
+	agent   Agent
+	logger  hclog.Logger
 
 	exact    map[string]*route
 	prefixes []*route // longest prefix first
@@ -101,11 +92,11 @@ type route struct {
 }
 
 // New builds the API server. agent may be nil (no /v1/agent/* routes).
-func New(cfg Config, store Store, agent Agent, logger hclog.Logger) *Server {
+func New(cfg Config, backend Backend, agent Agent, logger hclog.Logger) *Server {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	s := &Server{cfg: cfg, store: store, agent: agent, logger: logger, exact: map[string]*route{}}
+	s := &Server{cfg: cfg, backend: backend, agent: agent, logger: logger, exact: map[string]*route{}}
 	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	s.routes()
 	return s
@@ -258,6 +249,10 @@ func (s *Server) serveOther(w http.ResponseWriter, r *http.Request) {
 		u.Path += "/"
 		http.Redirect(w, r, u.String(), http.StatusMovedPermanently)
 	case s.cfg.UIEnabled && strings.HasPrefix(r.URL.Path, "/ui/"):
+		if s.cfg.UI != nil {
+			s.cfg.UI.ServeHTTP(w, r)
+			return
+		}
 		w.Header().Set(hdrContentType, "text/html; charset=utf-8")
 		_, _ = w.Write([]byte(uiPlaceholder))
 	default:
@@ -281,7 +276,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	if s.srv == nil {
 		s.srv = &http.Server{
-			Handler:           s.serveHandler(),
+			Handler:           s,
 			ReadHeaderTimeout: 30 * time.Second,
 			BaseContext:       func(net.Listener) context.Context { return s.baseCtx },
 			ErrorLog:          s.logger.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),

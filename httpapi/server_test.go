@@ -9,15 +9,13 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
-	"github.com/hashicorp/go-memdb"
 
-	"github.com/minconsul/minconsul/raftstore"
-	"github.com/minconsul/minconsul/structs"
+	"github.com/minconsul/minconsul/testutil"
 )
 
 func TestServer_ServeShutdownEndsBlockingQueries(t *testing.T) {
-	st := &signalStore{Store: newStore(t), blocking: make(chan struct{}, 1)}
-	srv := New(Config{Datacenter: "dc1", NodeName: "node1"}, st, nil, testLogger(t))
+	st := newStore(t)
+	srv := New(Config{Datacenter: "dc1", NodeName: "node1"}, newBackend(t, st), nil, testLogger(t))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -47,11 +45,12 @@ func TestServer_ServeShutdownEndsBlockingQueries(t *testing.T) {
 		blocked <- err
 	}()
 	// Make sure the query is in flight before shutting down.
-	select {
-	case <-st.blocking:
-	case <-time.After(10 * time.Second):
-		t.Fatal("blocking query never started")
-	}
+	testutil.Retry(t, 10*time.Second, func() error {
+		if st.BlockingQueries() != 1 {
+			return fmt.Errorf("blocking query not parked yet")
+		}
+		return nil
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	start := time.Now()
@@ -71,42 +70,6 @@ func TestServer_ServeShutdownEndsBlockingQueries(t *testing.T) {
 	}
 	if err := srv.Shutdown(ctx); err != nil {
 		t.Fatalf("second shutdown: %v", err)
-	}
-}
-
-// signalStore reports when a blocking query is about to park: its read ran
-// with the watches set and found nothing newer than the client's index, so
-// any later write must wake it rather than be seen by that first read.
-type signalStore struct {
-	*raftstore.Store
-	blocking chan struct{}
-}
-
-func (s *signalStore) Query(ctx context.Context, opts structs.QueryOptions, meta *structs.QueryMeta, fn func(ws memdb.WatchSet) (uint64, error)) error {
-	if opts.MinIndex == 0 {
-		return s.Store.Query(ctx, opts, meta, fn)
-	}
-	first := true
-	return s.Store.Query(ctx, opts, meta, func(ws memdb.WatchSet) (uint64, error) {
-		idx, err := fn(ws)
-		if first && err == nil && idx == opts.MinIndex {
-			select {
-			case s.blocking <- struct{}{}:
-			default:
-			}
-		}
-		first = false
-		return idx, err
-	})
-}
-
-// waitParked waits until a blocking query has parked.
-func (s *signalStore) waitParked(t testing.TB) {
-	t.Helper()
-	select {
-	case <-s.blocking:
-	case <-time.After(10 * time.Second):
-		t.Fatal("blocking query never parked")
 	}
 }
 

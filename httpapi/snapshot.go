@@ -2,24 +2,16 @@ package httpapi
 
 import (
 	"bytes"
-	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 
-	"github.com/minconsul/minconsul/raftstore"
 	"github.com/minconsul/minconsul/structs"
 )
 
-// snapshotter is the part of a server's store behind /v1/snapshot. A client
-// agent's remote store lacks it; its forwarder sends these requests to a
-// server anyway, so the local answer is only reached by misconfiguration.
-type snapshotter interface {
-	SaveSnapshot(ctx context.Context, w io.Writer, stale bool) (*raftstore.SnapshotMeta, error)
-	RestoreSnapshot(ctx context.Context, r io.Reader) error
-}
-
-var errNotSupported = &httpError{code: http.StatusInternalServerError, msg: "not supported on this agent"}
+// maxSnapshotSize bounds a restore's body: what the restore itself reads.
+const maxSnapshotSize = 1 << 30
 
 // snapshotEndpoint is Consul's /v1/snapshot: GET saves a backup archive,
 // PUT restores one.
@@ -27,46 +19,49 @@ func (s *Server) snapshotEndpoint(q *request) error {
 	if err := s.checkDC(q); err != nil {
 		return err
 	}
-	snap, ok := s.store.(snapshotter)
-	if !ok {
-		return errNotSupported
-	}
 	if q.r.Method == http.MethodPut {
-		return s.snapshotRestore(q, snap)
+		return s.snapshotRestore(q)
 	}
-	return s.snapshotSave(q, snap)
+	return s.snapshotSave(q)
 }
 
-// snapshotSave buffers the archive before answering: the headers (index,
-// leader) must go out before the body, and an error found while writing
-// must still become a clean status code rather than a truncated 200.
-func (s *Server) snapshotSave(q *request, snap snapshotter) error {
-	var buf bytes.Buffer
-	meta, err := snap.SaveSnapshot(q.r.Context(), &buf, q.has("stale"))
+// snapshotSave answers the archive whole: the headers (index, leader) go
+// out before the body, and an error found while writing it is a clean
+// status code rather than a truncated 200.
+func (s *Server) snapshotSave(q *request) error {
+	req := &structs.DCSpecificRequest{}
+	if q.has("stale") {
+		req.Consistency = structs.ConsistencyStale
+	}
+	res, err := s.backend.SnapshotSave(q.r.Context(), req)
 	if err != nil {
 		return err
 	}
+	snap := res.Value
 	h := q.w.Header()
-	setMeta(h, &structs.QueryMeta{Index: meta.Index, KnownLeader: s.store.Leader() != ""})
+	setMeta(h, &structs.QueryMeta{Index: snap.Meta.Index, KnownLeader: res.KnownLeader})
 	// Consul sets no type itself; net/http sniffs its gzip stream as this.
 	h[hdrContentType] = gzipContentType
-	h["Content-Length"] = []string{strconv.Itoa(buf.Len())}
-	_, _ = buf.WriteTo(q.w)
+	h["Content-Length"] = []string{strconv.Itoa(len(snap.Archive))}
+	_, _ = q.w.Write(snap.Archive)
 	return nil
 }
 
 var gzipContentType = []string{"application/x-gzip"}
 
-// snapshotRestore hands the body to the store, which verifies and decodes
-// the whole archive before Raft sees it: a bad archive is a 400 and
+// snapshotRestore hands the archive to the leader, which verifies and
+// decodes all of it before Raft sees it: a bad archive is a 400 and
 // changes nothing.
-func (s *Server) snapshotRestore(q *request, snap snapshotter) error {
-	body := q.r.Body
-	if body == nil {
-		body = http.NoBody
+func (s *Server) snapshotRestore(q *request) error {
+	var buf bytes.Buffer
+	if q.r.Body != nil {
+		if _, err := buf.ReadFrom(io.LimitReader(q.r.Body, maxSnapshotSize+1)); err != nil {
+			return badRequest(fmt.Sprintf("read snapshot: %v", err))
+		}
 	}
-	if err := snap.RestoreSnapshot(q.r.Context(), body); err != nil {
-		return err
+	if buf.Len() > maxSnapshotSize {
+		return &httpError{code: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("snapshot larger than %d bytes", maxSnapshotSize)}
 	}
-	return nil
+	_, err := s.backend.SnapshotRestore(q.r.Context(), &structs.SnapshotRestoreRequest{Archive: buf.Bytes()})
+	return err
 }

@@ -161,17 +161,6 @@ func TestSnapshot_Errors(t *testing.T) {
 		{name: "wrong method", method: "DELETE", path: "/v1/snapshot", status: 405},
 		{name: "other dc", method: "GET", path: "/v1/snapshot?dc=dc9", status: 500, want: "No path to datacenter", exact: true},
 	})
-
-	// A client agent's remote store has no snapshot methods.
-	srv := New(Config{Datacenter: "dc1"}, struct{ Store }{e.store}, nil, testLogger(t))
-	for _, m := range []string{"GET", "PUT"} {
-		req, _ := http.NewRequest(m, "/v1/snapshot", strings.NewReader("x"))
-		w := newRecorder()
-		srv.ServeHTTP(w, req)
-		if w.Code != 500 || w.Body.String() != "not supported on this agent" {
-			t.Errorf("%s on a store without snapshots: %d %q", m, w.Code, w.Body.String())
-		}
-	}
 }
 
 // A restore can bring back a key whose ModifyIndex equals the index a

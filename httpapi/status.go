@@ -7,14 +7,19 @@ import (
 // statusLeader answers the leader's Raft address as a JSON string, "" when
 // there is none (Consul never errors here).
 func (s *Server) statusLeader(q *request) error {
-	return writeJSON(q, s.store.Leader())
-}
-
-func (s *Server) statusPeers(q *request) error {
-	peers, err := s.store.Peers()
+	res, err := s.backend.Leader(q.r.Context(), &structs.DCSpecificRequest{})
 	if err != nil {
 		return err
 	}
+	return writeJSON(q, res.Value)
+}
+
+func (s *Server) statusPeers(q *request) error {
+	res, err := s.backend.Peers(q.r.Context(), &structs.DCSpecificRequest{})
+	if err != nil {
+		return err
+	}
+	peers := res.Value
 	if peers == nil {
 		peers = []string{}
 	}
@@ -22,13 +27,15 @@ func (s *Server) statusPeers(q *request) error {
 }
 
 func (s *Server) operatorRaftConfiguration(q *request) error {
-	if _, err := parseQueryOptions(q.query); err != nil {
-		return err
-	}
-	cfg, err := s.store.RaftConfiguration()
+	opts, err := parseQueryOptions(q.query)
 	if err != nil {
 		return err
 	}
+	res, err := s.backend.RaftConfiguration(q.r.Context(), &structs.DCSpecificRequest{QueryOptions: opts})
+	if err != nil {
+		return err
+	}
+	cfg := res.Value
 	if cfg == nil {
 		cfg = &structs.RaftConfigurationResponse{}
 	}

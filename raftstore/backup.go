@@ -18,17 +18,6 @@ import (
 	"github.com/minconsul/minconsul/structs"
 )
 
-// SnapshotMeta describes a backup archive (GET /v1/snapshot; shown by
-// `minconsul snapshot inspect`).
-type SnapshotMeta struct {
-	ID      string
-	Size    int64
-	Index   uint64
-	Term    uint64
-	Version int
-	Created time.Time
-}
-
 // maxBackupSize bounds what a restore reads into memory.
 const maxBackupSize = 1 << 30
 
@@ -37,12 +26,12 @@ const maxBackupSize = 1 << 30
 // answers, after confirming leadership, so the archive holds every
 // acknowledged write; stale takes whatever this server has (useful when
 // there is no leader, as Consul's ?stale).
-func (s *Store) SaveSnapshot(ctx context.Context, w io.Writer, stale bool) (*SnapshotMeta, error) {
+func (s *Store) SaveSnapshot(ctx context.Context, w io.Writer, stale bool) (*structs.SnapshotMeta, error) {
 	if !stale {
 		if err := s.checkConsistency(ctx, structs.ConsistencyConsistent); err != nil {
 			return nil, err
 		}
-		if err := s.Barrier(s.cfg.ApplyTimeout); err != nil {
+		if err := mapRaftErr(s.raft.Barrier(s.cfg.ApplyTimeout).Error()); err != nil {
 			return nil, err
 		}
 	}
@@ -53,12 +42,12 @@ func (s *Store) SaveSnapshot(ctx context.Context, w io.Writer, stale bool) (*Sna
 		return nil, fmt.Errorf("snapshot state: %w", err)
 	}
 	term, _ := strconv.ParseUint(s.raft.Stats()["last_log_term"], 10, 64)
-	meta := &SnapshotMeta{ID: fmt.Sprintf("%d-%d-%d", term, idx, time.Now().UnixMilli()), Size: int64(state.Len()),
+	meta := &structs.SnapshotMeta{ID: fmt.Sprintf("%d-%d-%d", term, idx, time.Now().UnixMilli()), Size: int64(state.Len()),
 		Index: idx, Term: term, Version: 1, Created: time.Now().UTC()}
 	return meta, writeArchive(w, meta, state.Bytes())
 }
 
-func writeArchive(w io.Writer, meta *SnapshotMeta, state []byte) error {
+func writeArchive(w io.Writer, meta *structs.SnapshotMeta, state []byte) error {
 	gz := gzip.NewWriter(w)
 	tw := tar.NewWriter(gz)
 	mb, err := json.Marshal(meta)
@@ -86,7 +75,7 @@ func writeArchive(w io.Writer, meta *SnapshotMeta, state []byte) error {
 
 // ReadArchive reads and verifies a backup archive, returning its meta and
 // the state stream.
-func ReadArchive(r io.Reader) (*SnapshotMeta, []byte, error) {
+func ReadArchive(r io.Reader) (*structs.SnapshotMeta, []byte, error) {
 	gz, err := gzip.NewReader(io.LimitReader(r, maxBackupSize))
 	if err != nil {
 		return nil, nil, structs.BadRequest(fmt.Sprintf("snapshot is not a gzip archive: %v", err))
@@ -122,7 +111,7 @@ func ReadArchive(r io.Reader) (*SnapshotMeta, []byte, error) {
 			return nil, nil, structs.BadRequest(fmt.Sprintf("snapshot archive: checksum mismatch for %s", name))
 		}
 	}
-	var meta SnapshotMeta
+	var meta structs.SnapshotMeta
 	if err := json.Unmarshal(files["meta.json"], &meta); err != nil {
 		return nil, nil, structs.BadRequest(fmt.Sprintf("snapshot meta: %v", err))
 	}

@@ -27,8 +27,8 @@ func encodeCmd(t *testing.T, c structs.Command) []byte {
 func TestFSM_KVBatchEntry(t *testing.T) {
 	h := newHarness(t)
 	populate(h)
-	_, appA, _ := h.state().KVGet(nil, "app/a")
-	_, nodesBefore, _ := h.state().Nodes(nil)
+	_, appA, _ := h.state().KVGet(nil, &structs.KeyRequest{Key: "app/a"})
+	_, nodesBefore, _ := h.state().Nodes(nil, &structs.DCSpecificRequest{})
 	idx := h.idx + 1
 	batch := structs.Command{Type: structs.KVBatch, Batch: [][]byte{
 		encodeCmd(t, kvCmd(structs.KVSet, "batch/a", "1", 0)),
@@ -60,7 +60,7 @@ func TestFSM_KVBatchEntry(t *testing.T) {
 	}
 	st := h.state()
 	for key, v := range map[string]string{"batch/a": "1", "batch/c": "3"} {
-		_, e, err := st.KVGet(nil, key)
+		_, e, err := st.KVGet(nil, &structs.KeyRequest{Key: key})
 		if err != nil || e == nil {
 			t.Fatalf("get %s: %v %v", key, e, err)
 		}
@@ -68,16 +68,16 @@ func TestFSM_KVBatchEntry(t *testing.T) {
 			t.Errorf("%s = %q @%d/%d, want %q @%d/%d", key, e.Value, e.CreateIndex, e.ModifyIndex, v, idx, idx)
 		}
 	}
-	if _, e, _ := st.KVGet(nil, "batch/b"); e != nil {
+	if _, e, _ := st.KVGet(nil, &structs.KeyRequest{Key: "batch/b"}); e != nil {
 		t.Errorf("batch/b survived its delete: %+v", e)
 	}
-	if i, _, _ := st.KVList(nil, "batch/"); i != idx {
+	if i, _, _ := st.KVList(nil, &structs.KeyRequest{Key: "batch/"}); i != idx {
 		t.Errorf("batch/ index %d, want %d (the tombstone's)", i, idx)
 	}
-	if _, e, _ := st.KVGet(nil, "app/a"); string(e.Value) != string(appA.Value) || e.ModifyIndex != appA.ModifyIndex {
+	if _, e, _ := st.KVGet(nil, &structs.KeyRequest{Key: "app/a"}); string(e.Value) != string(appA.Value) || e.ModifyIndex != appA.ModifyIndex {
 		t.Errorf("app/a overwritten by a failed CAS: %q @%d", e.Value, e.ModifyIndex)
 	}
-	if _, nodes, _ := st.Nodes(nil); len(nodes) != len(nodesBefore) {
+	if _, nodes, _ := st.Nodes(nil, &structs.DCSpecificRequest{}); len(nodes) != len(nodesBefore) {
 		t.Errorf("a catalog command inside a KV batch was applied: %v", nodes)
 	}
 }
@@ -113,7 +113,7 @@ func TestFSM_KVBatchInsideApplyBatch(t *testing.T) {
 	if len(b3) != 1 || resultString(b3[0]) != "value true" {
 		t.Errorf("log 3: %#v", out[3])
 	}
-	_, e, _ := h.state().KVGet(nil, "k")
+	_, e, _ := h.state().KVGet(nil, &structs.KeyRequest{Key: "k"})
 	if string(e.Value) != "4" || e.ModifyIndex != first+3 || e.CreateIndex != first {
 		t.Errorf("k = %q @%d/%d", e.Value, e.CreateIndex, e.ModifyIndex)
 	}
@@ -139,7 +139,7 @@ func TestStore_BatcherGroupsQueuedWrites(t *testing.T) {
 	if _, _, err := st.Apply(ctx, kvCmd(structs.KVSet, "cas", "0", 0)); err != nil {
 		t.Fatal(err)
 	}
-	_, e, _ := st.State().KVGet(nil, "cas")
+	_, e, _ := st.State().KVGet(nil, &structs.KeyRequest{Key: "cas"})
 	release := st.batcher.Hold()
 	const n = 20
 	type out struct {
@@ -189,10 +189,10 @@ func TestStore_BatcherGroupsQueuedWrites(t *testing.T) {
 			t.Errorf("write %d at index %d, want the shared entry index %d", i, o.idx, idx)
 		}
 	}
-	if _, e, _ := st.State().KVGet(nil, "cas"); string(e.Value) != "1" || e.ModifyIndex != idx {
+	if _, e, _ := st.State().KVGet(nil, &structs.KeyRequest{Key: "cas"}); string(e.Value) != "1" || e.ModifyIndex != idx {
 		t.Errorf("cas = %q @%d", e.Value, e.ModifyIndex)
 	}
-	_, keys, _ := st.State().KVKeys(nil, "k/", "")
+	_, keys, _ := st.State().KVKeys(nil, &structs.KeyListRequest{Prefix: "k/", Separator: ""})
 	if len(keys) != n {
 		t.Errorf("%d keys written, want %d", len(keys), n)
 	}
@@ -262,7 +262,7 @@ func TestStore_ApplyForwardedKVBatch(t *testing.T) {
 	if o := outs[3]; o.Err != nil || o.Value != true {
 		t.Errorf("delete: %+v", o)
 	}
-	if _, e, _ := st.State().KVGet(nil, "f/a"); e == nil || string(e.Value) != "1" || e.ModifyIndex != outs[0].Index {
+	if _, e, _ := st.State().KVGet(nil, &structs.KeyRequest{Key: "f/a"}); e == nil || string(e.Value) != "1" || e.ModifyIndex != outs[0].Index {
 		t.Errorf("f/a = %+v", e)
 	}
 }

@@ -327,8 +327,9 @@ func deleteNodeTxn(tx *memdb.Txn, idx uint64, node string) error {
 	return setIndexTxn(tx, tableNodes, idx)
 }
 
-// Nodes lists every node, sorted by name.
-func (s *StateStore) Nodes(ws memdb.WatchSet) (uint64, structs.Nodes, error) {
+// Nodes lists the nodes whose meta matches req.NodeMetaFilters, sorted by
+// name.
+func (s *StateStore) Nodes(ws memdb.WatchSet, req *structs.DCSpecificRequest) (uint64, structs.Nodes, error) {
 	tx := s.db.Txn(false)
 	defer tx.Abort()
 	it, err := tx.Get(tableNodes, "id")
@@ -338,13 +339,27 @@ func (s *StateStore) Nodes(ws memdb.WatchSet) (uint64, structs.Nodes, error) {
 	ws.Add(it.WatchCh())
 	var out structs.Nodes
 	for raw := it.Next(); raw != nil; raw = it.Next() {
-		out = append(out, raw.(*structs.Node))
+		if n := raw.(*structs.Node); metaMatches(n.Meta, req.NodeMetaFilters) {
+			out = append(out, n)
+		}
 	}
 	return maxIndexTxn(tx, tableNodes), out, nil
 }
 
+// metaMatches reports whether meta holds every filter pair.
+func metaMatches(meta, filters map[string]string) bool {
+	for k, v := range filters {
+		got, ok := meta[k]
+		if !ok || got != v {
+			return false
+		}
+	}
+	return true
+}
+
 // GetNode returns one node (nil when missing).
-func (s *StateStore) GetNode(ws memdb.WatchSet, name string) (uint64, *structs.Node, error) {
+func (s *StateStore) GetNode(ws memdb.WatchSet, req *structs.NodeSpecificRequest) (uint64, *structs.Node, error) {
+	name := req.Node
 	tx := s.db.Txn(false)
 	defer tx.Abort()
 	ch, raw, err := tx.FirstWatch(tableNodes, "id", name)
@@ -359,8 +374,12 @@ func (s *StateStore) GetNode(ws memdb.WatchSet, name string) (uint64, *structs.N
 	return idx, raw.(*structs.Node), nil
 }
 
-// Services maps each service name to the union of its instances' tags.
-func (s *StateStore) Services(ws memdb.WatchSet) (uint64, map[string][]string, error) {
+// Services maps each service name to the union of its instances' tags;
+// with node meta filters, only instances on matching nodes count.
+func (s *StateStore) Services(ws memdb.WatchSet, req *structs.DCSpecificRequest) (uint64, map[string][]string, error) {
+	if len(req.NodeMetaFilters) > 0 {
+		return s.servicesByNodeMeta(ws, req)
+	}
 	tx := s.db.Txn(false)
 	defer tx.Abort()
 	it, err := tx.Get(tableServices, "id")
@@ -390,6 +409,46 @@ func (s *StateStore) Services(ws memdb.WatchSet) (uint64, map[string][]string, e
 		out[name] = list
 	}
 	return maxIndexTxn(tx, tableServices), out, nil
+}
+
+// servicesByNodeMeta unions the tags of services on nodes whose meta
+// matches, watching every node it reads.
+func (s *StateStore) servicesByNodeMeta(ws memdb.WatchSet, req *structs.DCSpecificRequest) (uint64, map[string][]string, error) {
+	idx, nodes, err := s.Nodes(ws, req)
+	if err != nil {
+		return 0, nil, err
+	}
+	sets := map[string]map[string]struct{}{}
+	for _, n := range nodes {
+		nidx, ns, err := s.NodeServices(ws, &structs.NodeSpecificRequest{Node: n.Node})
+		if err != nil {
+			return 0, nil, err
+		}
+		idx = max(idx, nidx)
+		if ns == nil {
+			continue
+		}
+		for _, svc := range ns.Services {
+			set := sets[svc.Service]
+			if set == nil {
+				set = map[string]struct{}{}
+				sets[svc.Service] = set
+			}
+			for _, t := range svc.Tags {
+				set[t] = struct{}{}
+			}
+		}
+	}
+	out := make(map[string][]string, len(sets))
+	for name, set := range sets {
+		tags := make([]string, 0, len(set))
+		for t := range set {
+			tags = append(tags, t)
+		}
+		sort.Strings(tags)
+		out[name] = tags
+	}
+	return idx, out, nil
 }
 
 // hasTags reports whether every wanted tag is among have (case-insensitive).
@@ -432,10 +491,11 @@ func serviceInstancesTxn(tx *memdb.Txn, ws memdb.WatchSet, service string, tags 
 }
 
 // ServiceNodes is /v1/catalog/service/<name>.
-func (s *StateStore) ServiceNodes(ws memdb.WatchSet, service string, tags []string) (uint64, structs.ServiceNodes, error) {
+func (s *StateStore) ServiceNodes(ws memdb.WatchSet, req *structs.ServiceSpecificRequest) (uint64, structs.ServiceNodes, error) {
+	service := req.ServiceName
 	tx := s.db.Txn(false)
 	defer tx.Abort()
-	idx, recs, err := serviceInstancesTxn(tx, ws, service, tags)
+	idx, recs, err := serviceInstancesTxn(tx, ws, service, req.ServiceTags)
 	if err != nil {
 		return 0, nil, fmt.Errorf("service nodes %q: %w", service, err)
 	}
@@ -446,6 +506,9 @@ func (s *StateStore) ServiceNodes(ws memdb.WatchSet, service string, tags []stri
 			continue
 		}
 		n := raw.(*structs.Node)
+		if !metaMatches(n.Meta, req.NodeMetaFilters) {
+			continue
+		}
 		ns := rec.NS
 		out = append(out, &structs.ServiceNode{
 			ID: n.ID, Node: n.Node, Address: n.Address, Datacenter: n.Datacenter,
@@ -461,7 +524,8 @@ func (s *StateStore) ServiceNodes(ws memdb.WatchSet, service string, tags []stri
 }
 
 // NodeServices is /v1/catalog/node/<node> (nil when the node is unknown).
-func (s *StateStore) NodeServices(ws memdb.WatchSet, node string) (uint64, *structs.NodeServices, error) {
+func (s *StateStore) NodeServices(ws memdb.WatchSet, req *structs.NodeSpecificRequest) (uint64, *structs.NodeServices, error) {
+	node := req.Node
 	tx := s.db.Txn(false)
 	defer tx.Abort()
 	ch, raw, err := tx.FirstWatch(tableNodes, "id", node)

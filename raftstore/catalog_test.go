@@ -29,7 +29,7 @@ func TestCatalog_RegisterNodeServiceChecks(t *testing.T) {
 	idx := h.register(webRegistration())
 	s := h.state()
 
-	nidx, nodes, err := s.Nodes(nil)
+	nidx, nodes, err := s.Nodes(nil, &structs.DCSpecificRequest{})
 	if err != nil || len(nodes) != 1 || nidx != idx {
 		t.Fatalf("Nodes = %d %+v %v", nidx, nodes, err)
 	}
@@ -39,14 +39,14 @@ func TestCatalog_RegisterNodeServiceChecks(t *testing.T) {
 		t.Fatalf("node = %+v", n)
 	}
 	// Node names are case-insensitive, as in Consul.
-	if _, got, _ := s.GetNode(nil, "NODE1"); got == nil || got.Node != "node1" {
+	if _, got, _ := s.GetNode(nil, &structs.NodeSpecificRequest{Node: "NODE1"}); got == nil || got.Node != "node1" {
 		t.Fatalf("GetNode(NODE1) = %+v", got)
 	}
-	if _, got, _ := s.GetNode(nil, "node2"); got != nil {
+	if _, got, _ := s.GetNode(nil, &structs.NodeSpecificRequest{Node: "node2"}); got != nil {
 		t.Fatalf("GetNode(node2) = %+v, want nil", got)
 	}
 
-	_, ns, err := s.NodeServices(nil, "node1")
+	_, ns, err := s.NodeServices(nil, &structs.NodeSpecificRequest{Node: "node1"})
 	if err != nil || ns == nil || len(ns.Services) != 1 {
 		t.Fatalf("NodeServices = %+v %v", ns, err)
 	}
@@ -55,11 +55,11 @@ func TestCatalog_RegisterNodeServiceChecks(t *testing.T) {
 		svc.Weights != (structs.Weights{Passing: 1, Warning: 1}) {
 		t.Fatalf("service = %+v", svc)
 	}
-	if _, ns, _ := s.NodeServices(nil, "nope"); ns != nil {
+	if _, ns, _ := s.NodeServices(nil, &structs.NodeSpecificRequest{Node: "nope"}); ns != nil {
 		t.Fatalf("NodeServices(nope) = %+v, want nil", ns)
 	}
 
-	sidx, sns, err := s.ServiceNodes(nil, "web", nil)
+	sidx, sns, err := s.ServiceNodes(nil, &structs.ServiceSpecificRequest{ServiceName: "web"})
 	if err != nil || len(sns) != 1 || sidx != idx {
 		t.Fatalf("ServiceNodes = %d %+v %v", sidx, sns, err)
 	}
@@ -71,16 +71,16 @@ func TestCatalog_RegisterNodeServiceChecks(t *testing.T) {
 		t.Fatalf("service node = %+v", sn)
 	}
 	// Service names are case-insensitive too.
-	if _, sns, _ := s.ServiceNodes(nil, "WEB", nil); len(sns) != 1 {
+	if _, sns, _ := s.ServiceNodes(nil, &structs.ServiceSpecificRequest{ServiceName: "WEB"}); len(sns) != 1 {
 		t.Fatalf("ServiceNodes(WEB) = %d rows", len(sns))
 	}
 
-	_, svcs, _ := s.Services(nil)
+	_, svcs, _ := s.Services(nil, &structs.DCSpecificRequest{})
 	if len(svcs) != 1 || !slices.Equal(svcs["web"], []string{"primary", "v1"}) {
 		t.Fatalf("Services = %v", svcs)
 	}
 
-	_, hcs, _ := s.NodeChecks(nil, "node1")
+	_, hcs, _ := s.NodeChecks(nil, &structs.NodeSpecificRequest{Node: "node1"})
 	if len(hcs) != 2 {
 		t.Fatalf("NodeChecks = %+v", hcs)
 	}
@@ -99,7 +99,7 @@ func TestCatalog_ServicesUnionOfTags(t *testing.T) {
 	h.register(regService("n1", "10.0.0.1", "web-1", "web", 80, "b", "a"))
 	h.register(regService("n2", "10.0.0.2", "web-2", "web", 80, "c", "a"))
 	h.register(regService("n2", "10.0.0.2", "db", "db", 5432))
-	_, svcs, err := h.state().Services(nil)
+	_, svcs, err := h.state().Services(nil, &structs.DCSpecificRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,14 +123,14 @@ func TestCatalog_ReregisterUnchangedKeepsIndexes(t *testing.T) {
 	req := webRegistration()
 	req.Service.Port = 9090
 	changed := h.register(req)
-	_, ns, _ := h.state().NodeServices(nil, "node1")
+	_, ns, _ := h.state().NodeServices(nil, &structs.NodeSpecificRequest{Node: "node1"})
 	if ns.Node.ModifyIndex != first {
 		t.Fatalf("node ModifyIndex = %d, want %d", ns.Node.ModifyIndex, first)
 	}
 	if svc := ns.Services["web-1"]; svc.CreateIndex != first || svc.ModifyIndex != changed {
 		t.Fatalf("service indexes = %d/%d, want %d/%d", svc.CreateIndex, svc.ModifyIndex, first, changed)
 	}
-	_, hcs, _ := h.state().NodeChecks(nil, "node1")
+	_, hcs, _ := h.state().NodeChecks(nil, &structs.NodeSpecificRequest{Node: "node1"})
 	for _, hc := range hcs {
 		if hc.ModifyIndex != first {
 			t.Fatalf("check %s ModifyIndex = %d, want %d", hc.CheckID, hc.ModifyIndex, first)
@@ -142,7 +142,7 @@ func TestCatalog_ReregisterUnchangedKeepsIndexes(t *testing.T) {
 	req.Service.Port = 9090
 	req.Checks[1].Status = structs.HealthPassing
 	chk := h.register(req)
-	_, hcs, _ = h.state().NodeChecks(nil, "node1")
+	_, hcs, _ = h.state().NodeChecks(nil, &structs.NodeSpecificRequest{Node: "node1"})
 	for _, hc := range hcs {
 		want := first
 		if hc.CheckID == "web-http" {
@@ -159,11 +159,11 @@ func TestCatalog_SkipNodeUpdate(t *testing.T) {
 	first := h.register(webRegistration())
 	h.register(&structs.RegisterRequest{Node: "node1", SkipNodeUpdate: true,
 		Service: &structs.NodeService{Service: "db", Port: 5432}})
-	_, n, _ := h.state().GetNode(nil, "node1")
+	_, n, _ := h.state().GetNode(nil, &structs.NodeSpecificRequest{Node: "node1"})
 	if n.Address != "10.0.0.1" || n.ModifyIndex != first {
 		t.Fatalf("SkipNodeUpdate changed the node: %+v", n)
 	}
-	_, ns, _ := h.state().NodeServices(nil, "node1")
+	_, ns, _ := h.state().NodeServices(nil, &structs.NodeSpecificRequest{Node: "node1"})
 	if ns.Services["db"] == nil {
 		t.Fatalf("service without ID should get its name as ID: %v", ns.Services)
 	}
@@ -189,7 +189,7 @@ func TestCatalog_ServiceNodesTags(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, sns, err := h.state().ServiceNodes(nil, "web", tc.tags)
+			_, sns, err := h.state().ServiceNodes(nil, &structs.ServiceSpecificRequest{ServiceName: "web", ServiceTags: tc.tags})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -201,7 +201,7 @@ func TestCatalog_ServiceNodesTags(t *testing.T) {
 			if !slices.Equal(got, tc.want) {
 				t.Fatalf("ServiceNodes(web, %v) = %v, want %v", tc.tags, got, tc.want)
 			}
-			_, csns, err := h.state().CheckServiceNodes(nil, "web", tc.tags)
+			_, csns, err := h.state().CheckServiceNodes(nil, &structs.ServiceSpecificRequest{ServiceName: "web", ServiceTags: tc.tags})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -228,7 +228,7 @@ func TestCatalog_Deregister(t *testing.T) {
 		return h
 	}
 	checkIDs := func(t *testing.T, h *harness, node string) []string {
-		_, hcs, err := h.state().NodeChecks(nil, node)
+		_, hcs, err := h.state().NodeChecks(nil, &structs.NodeSpecificRequest{Node: node})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -243,7 +243,7 @@ func TestCatalog_Deregister(t *testing.T) {
 	t.Run("service removes its checks", func(t *testing.T) {
 		h := setup(t)
 		idx := h.deregister(&structs.DeregisterRequest{Node: "node1", ServiceID: "web-1"})
-		_, ns, _ := h.state().NodeServices(nil, "node1")
+		_, ns, _ := h.state().NodeServices(nil, &structs.NodeSpecificRequest{Node: "node1"})
 		if ns.Services["web-1"] != nil || ns.Services["db"] == nil {
 			t.Fatalf("services left: %v", ns.Services)
 		}
@@ -253,7 +253,7 @@ func TestCatalog_Deregister(t *testing.T) {
 		if got := checkIDs(t, h, "node2"); !slices.Equal(got, []string{"web-2-http"}) {
 			t.Fatalf("checks on node2: %v", got)
 		}
-		sidx, sns, _ := h.state().ServiceNodes(nil, "web", nil)
+		sidx, sns, _ := h.state().ServiceNodes(nil, &structs.ServiceSpecificRequest{ServiceName: "web"})
 		if len(sns) != 1 || sns[0].Node != "node2" || sidx != idx {
 			t.Fatalf("web after deregister: idx=%d %+v, want node2 at %d", sidx, sns, idx)
 		}
@@ -264,7 +264,7 @@ func TestCatalog_Deregister(t *testing.T) {
 		if got := checkIDs(t, h, "node1"); !slices.Equal(got, []string{"db-tcp", structs.SerfCheckID}) {
 			t.Fatalf("checks left on node1: %v", got)
 		}
-		_, ns, _ := h.state().NodeServices(nil, "node1")
+		_, ns, _ := h.state().NodeServices(nil, &structs.NodeSpecificRequest{Node: "node1"})
 		if ns.Services["web-1"] == nil {
 			t.Fatal("deregistering a check removed its service")
 		}
@@ -272,21 +272,21 @@ func TestCatalog_Deregister(t *testing.T) {
 	t.Run("node removes everything on it", func(t *testing.T) {
 		h := setup(t)
 		idx := h.deregister(&structs.DeregisterRequest{Node: "NODE1"}) // case-insensitive
-		if _, n, _ := h.state().GetNode(nil, "node1"); n != nil {
+		if _, n, _ := h.state().GetNode(nil, &structs.NodeSpecificRequest{Node: "node1"}); n != nil {
 			t.Fatalf("node still there: %+v", n)
 		}
 		if got := checkIDs(t, h, "node1"); len(got) != 0 {
 			t.Fatalf("checks left: %v", got)
 		}
-		_, svcs, _ := h.state().Services(nil)
+		_, svcs, _ := h.state().Services(nil, &structs.DCSpecificRequest{})
 		if _, ok := svcs["db"]; ok || len(svcs) != 1 {
 			t.Fatalf("services left: %v", svcs)
 		}
-		_, all, _ := h.state().ChecksInState(nil, structs.HealthAny)
+		_, all, _ := h.state().ChecksInState(nil, &structs.ChecksInStateRequest{State: structs.HealthAny})
 		if len(all) != 1 || all[0].Node != "node2" {
 			t.Fatalf("all checks: %+v", all)
 		}
-		if sidx, sns, _ := h.state().ServiceNodes(nil, "db", nil); len(sns) != 0 || sidx != idx {
+		if sidx, sns, _ := h.state().ServiceNodes(nil, &structs.ServiceSpecificRequest{ServiceName: "db"}); len(sns) != 0 || sidx != idx {
 			t.Fatalf("db after node deregister: idx=%d rows=%d, want 0 rows at %d", sidx, len(sns), idx)
 		}
 	})
@@ -361,14 +361,14 @@ func TestCatalog_ServiceIndexIsolation(t *testing.T) {
 		read func(s *StateStore, ws memdb.WatchSet) uint64
 	}{
 		{"ServiceNodes", func(s *StateStore, ws memdb.WatchSet) uint64 {
-			idx, _, err := s.ServiceNodes(ws, "b", nil)
+			idx, _, err := s.ServiceNodes(ws, &structs.ServiceSpecificRequest{ServiceName: "b"})
 			if err != nil {
 				panic(err)
 			}
 			return idx
 		}},
 		{"CheckServiceNodes", func(s *StateStore, ws memdb.WatchSet) uint64 {
-			idx, _, err := s.CheckServiceNodes(ws, "b", nil)
+			idx, _, err := s.CheckServiceNodes(ws, &structs.ServiceSpecificRequest{ServiceName: "b"})
 			if err != nil {
 				panic(err)
 			}
@@ -421,5 +421,12 @@ func TestCatalog_ServiceIndexIsolation(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+func TestMetaMatches(t *testing.T) {
+	filters := map[string]string{"a": "b", "c": "d:e", "f": ""}
+	if !metaMatches(map[string]string{"a": "b", "c": "d:e", "f": "", "x": "y"}, filters) || metaMatches(map[string]string{"a": "b"}, filters) {
+		t.Fatal("metaMatches")
 	}
 }

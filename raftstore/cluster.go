@@ -84,25 +84,3 @@ func (s *Store) RemovePeer(id, address string) error {
 	}
 	return fmt.Errorf("address %q was not found in the Raft configuration", address)
 }
-
-// LeaderID is the leader's server ID ("" when none).
-func (s *Store) LeaderID() string {
-	if s.raft == nil {
-		return ""
-	}
-	_, id := s.raft.LeaderWithID()
-	return string(id)
-}
-
-// Barrier waits until everything committed before it is applied locally.
-func (s *Store) Barrier(timeout time.Duration) error {
-	return mapRaftErr(s.raft.Barrier(timeout).Error())
-}
-
-// TransferLeadership hands leadership to another voter (graceful leave).
-func (s *Store) TransferLeadership() error {
-	return mapRaftErr(s.raft.LeadershipTransfer().Error())
-}
-
-// LastIndex is the last Raft log index this server has.
-func (s *Store) LastIndex() uint64 { return s.raft.LastIndex() }

@@ -73,7 +73,7 @@ func TestStore_DiskRestart(t *testing.T) {
 			if got := dumpState(t, st2.State(), keys...); got != want {
 				t.Fatalf("state after restart differs:\n%s\n--- want\n%s", got, want)
 			}
-			_, ents, _ := st2.KVList(nil, "")
+			_, ents, _ := st2.State().KVList(nil, &structs.KeyRequest{Key: ""})
 			// n+m keys, minus before/000 and the ten before/01x, plus nothing new.
 			if len(ents) != n+m-11 {
 				t.Fatalf("%d keys after restart, want %d", len(ents), n+m-11)

@@ -188,7 +188,7 @@ func TestFSM_ApplyBatchFiresWatches(t *testing.T) {
 	h := newHarness(t)
 	populate(h)
 	ws := memdb.NewWatchSet()
-	if _, _, err := h.state().KVGet(ws, "w"); err != nil {
+	if _, _, err := h.state().KVGet(ws, &structs.KeyRequest{Key: "w"}); err != nil {
 		t.Fatal(err)
 	}
 	c1 := kvCmd(structs.KVSet, "w", "1", 0)
@@ -198,7 +198,7 @@ func TestFSM_ApplyBatchFiresWatches(t *testing.T) {
 	if !fired(ws, mustFire) {
 		t.Fatal("watch on w did not fire")
 	}
-	idx, e, err := h.state().KVGet(nil, "w")
+	idx, e, err := h.state().KVGet(nil, &structs.KeyRequest{Key: "w"})
 	if err != nil || e == nil || string(e.Value) != "2" || idx != first+1 || e.CreateIndex != first || e.ModifyIndex != first+1 {
 		t.Fatalf("w = %+v at %d (%v), want value 2 created %d modified %d", e, idx, err, first, first+1)
 	}

@@ -87,7 +87,7 @@ func TestFSM_NilCheckInRegistration(t *testing.T) {
 	if _, _, err := h.apply(structs.Command{Type: structs.CatalogRegister, Register: req}); err != nil {
 		t.Fatalf("register with a nil check: %v", err)
 	}
-	if _, hcs, _ := h.state().NodeChecks(nil, "n"); len(hcs) != 1 {
+	if _, hcs, _ := h.state().NodeChecks(nil, &structs.NodeSpecificRequest{Node: "n"}); len(hcs) != 1 {
 		t.Fatalf("checks = %v", checkIDsOf(hcs))
 	}
 }

@@ -2,7 +2,6 @@ package raftstore
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/hashicorp/go-memdb"
 	"github.com/minconsul/minconsul/structs"
@@ -17,7 +16,8 @@ func collectChecks(it memdb.ResultIterator) structs.HealthChecks {
 }
 
 // NodeChecks lists the checks on one node.
-func (s *StateStore) NodeChecks(ws memdb.WatchSet, node string) (uint64, structs.HealthChecks, error) {
+func (s *StateStore) NodeChecks(ws memdb.WatchSet, req *structs.NodeSpecificRequest) (uint64, structs.HealthChecks, error) {
+	node := req.Node
 	tx := s.db.Txn(false)
 	defer tx.Abort()
 	it, err := tx.Get(tableChecks, "node", node)
@@ -28,8 +28,10 @@ func (s *StateStore) NodeChecks(ws memdb.WatchSet, node string) (uint64, structs
 	return maxIndexTxn(tx, tableChecks), collectChecks(it), nil
 }
 
-// ServiceChecks lists the checks of every instance of a service.
-func (s *StateStore) ServiceChecks(ws memdb.WatchSet, service string) (uint64, structs.HealthChecks, error) {
+// ServiceChecks lists the checks of every instance of a service on nodes
+// matching the node meta filters.
+func (s *StateStore) ServiceChecks(ws memdb.WatchSet, req *structs.ServiceSpecificRequest) (uint64, structs.HealthChecks, error) {
+	service := req.ServiceName
 	tx := s.db.Txn(false)
 	defer tx.Abort()
 	it, err := tx.Get(tableChecks, "service", service)
@@ -37,11 +39,39 @@ func (s *StateStore) ServiceChecks(ws memdb.WatchSet, service string) (uint64, s
 		return 0, nil, fmt.Errorf("service checks %q: %w", service, err)
 	}
 	ws.Add(it.WatchCh())
-	return maxIndexTxn(tx, tableChecks), collectChecks(it), nil
+	return s.filterChecksByNodeMeta(ws, maxIndexTxn(tx, tableChecks), collectChecks(it), req.NodeMetaFilters)
 }
 
-// ChecksInState lists checks in a state; "any" lists all.
-func (s *StateStore) ChecksInState(ws memdb.WatchSet, state string) (uint64, structs.HealthChecks, error) {
+// filterChecksByNodeMeta keeps checks whose node's meta matches, reading
+// (and watching) each node once.
+func (s *StateStore) filterChecksByNodeMeta(ws memdb.WatchSet, idx uint64, checks structs.HealthChecks, filters map[string]string) (uint64, structs.HealthChecks, error) {
+	if len(filters) == 0 {
+		return idx, checks, nil
+	}
+	match := map[string]bool{}
+	out := checks[:0:0]
+	for _, c := range checks {
+		ok, seen := match[c.Node]
+		if !seen {
+			nidx, n, err := s.GetNode(ws, &structs.NodeSpecificRequest{Node: c.Node})
+			if err != nil {
+				return 0, nil, err
+			}
+			idx = max(idx, nidx)
+			ok = n != nil && metaMatches(n.Meta, filters)
+			match[c.Node] = ok
+		}
+		if ok {
+			out = append(out, c)
+		}
+	}
+	return idx, out, nil
+}
+
+// ChecksInState lists checks in a state ("any" lists all) on nodes
+// matching the node meta filters.
+func (s *StateStore) ChecksInState(ws memdb.WatchSet, req *structs.ChecksInStateRequest) (uint64, structs.HealthChecks, error) {
+	state := req.State
 	tx := s.db.Txn(false)
 	defer tx.Abort()
 	var it memdb.ResultIterator
@@ -55,22 +85,24 @@ func (s *StateStore) ChecksInState(ws memdb.WatchSet, state string) (uint64, str
 		return 0, nil, fmt.Errorf("checks in state %q: %w", state, err)
 	}
 	ws.Add(it.WatchCh())
-	return maxIndexTxn(tx, tableChecks), collectChecks(it), nil
+	return s.filterChecksByNodeMeta(ws, maxIndexTxn(tx, tableChecks), collectChecks(it), req.NodeMetaFilters)
 }
 
-// CheckServiceNodes is /v1/health/service/<name>: each instance with its
-// node and the node-level plus service-level checks.
-func (s *StateStore) CheckServiceNodes(ws memdb.WatchSet, service string, tags []string) (uint64, structs.CheckServiceNodes, error) {
+// CheckServiceNodes is /v1/health/service/<name>: each instance (on a node
+// matching the node meta filters) with its node and the node-level plus
+// service-level checks.
+func (s *StateStore) CheckServiceNodes(ws memdb.WatchSet, req *structs.ServiceSpecificRequest) (uint64, structs.CheckServiceNodes, error) {
+	service := req.ServiceName
 	tx := s.db.Txn(false)
 	defer tx.Abort()
-	idx, recs, err := serviceInstancesTxn(tx, ws, service, tags)
+	idx, recs, err := serviceInstancesTxn(tx, ws, service, req.ServiceTags)
 	if err != nil {
 		return 0, nil, fmt.Errorf("health service %q: %w", service, err)
 	}
 	out := make(structs.CheckServiceNodes, 0, len(recs))
 	for _, rec := range recs {
 		raw, err := tx.First(tableNodes, "id", rec.Node)
-		if err != nil || raw == nil {
+		if err != nil || raw == nil || !metaMatches(raw.(*structs.Node).Meta, req.NodeMetaFilters) {
 			continue
 		}
 		checks := structs.HealthChecks{}
@@ -87,21 +119,4 @@ func (s *StateStore) CheckServiceNodes(ws memdb.WatchSet, service string, tags [
 		out = append(out, structs.CheckServiceNode{Node: raw.(*structs.Node), Service: rec.NS, Checks: checks})
 	}
 	return idx, out, nil
-}
-
-// NodesByAddress lists nodes whose address is addr (for DNS PTR answers).
-func (s *StateStore) NodesByAddress(addr string) []*structs.Node {
-	tx := s.db.Txn(false)
-	defer tx.Abort()
-	it, err := tx.Get(tableNodes, "id")
-	if err != nil {
-		return nil
-	}
-	var out []*structs.Node
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		if n := raw.(*structs.Node); strings.EqualFold(n.Address, addr) {
-			out = append(out, n)
-		}
-	}
-	return out
 }

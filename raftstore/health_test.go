@@ -39,7 +39,7 @@ func checkIDsOf(hcs structs.HealthChecks) []string {
 
 func TestHealth_CheckServiceNodes(t *testing.T) {
 	h := healthFixture(t)
-	_, csns, err := h.state().CheckServiceNodes(nil, "web", nil)
+	_, csns, err := h.state().CheckServiceNodes(nil, &structs.ServiceSpecificRequest{ServiceName: "web"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestHealth_CheckServiceNodes(t *testing.T) {
 		t.Fatalf("aggregated status = %v", status)
 	}
 
-	_, csns, _ = h.state().CheckServiceNodes(nil, "db", nil)
+	_, csns, _ = h.state().CheckServiceNodes(nil, &structs.ServiceSpecificRequest{ServiceName: "db"})
 	if len(csns) != 1 || csns[0].Checks.AggregatedStatus() != structs.HealthCritical ||
 		!slices.Equal(checkIDsOf(csns[0].Checks), []string{"node1/db-tcp", "node1/" + structs.SerfCheckID}) {
 		t.Fatalf("db rows = %+v", csns)
@@ -77,11 +77,11 @@ func TestHealth_CheckServiceNodes(t *testing.T) {
 
 	// A row with no checks at all has an empty (not nil) list: JSON "Checks":[].
 	h.register(regService("node3", "10.0.0.3", "cache", "cache", 6379))
-	_, csns, _ = h.state().CheckServiceNodes(nil, "cache", nil)
+	_, csns, _ = h.state().CheckServiceNodes(nil, &structs.ServiceSpecificRequest{ServiceName: "cache"})
 	if len(csns) != 1 || csns[0].Checks == nil || len(csns[0].Checks) != 0 {
 		t.Fatalf("cache rows = %+v", csns)
 	}
-	if _, csns, _ = h.state().CheckServiceNodes(nil, "nope", nil); csns == nil || len(csns) != 0 {
+	if _, csns, _ = h.state().CheckServiceNodes(nil, &structs.ServiceSpecificRequest{ServiceName: "nope"}); csns == nil || len(csns) != 0 {
 		t.Fatalf("unknown service: %#v, want empty list", csns)
 	}
 }
@@ -100,7 +100,7 @@ func TestHealth_ChecksInState(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.state, func(t *testing.T) {
-			idx, hcs, err := h.state().ChecksInState(nil, tc.state)
+			idx, hcs, err := h.state().ChecksInState(nil, &structs.ChecksInStateRequest{State: tc.state})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -119,11 +119,11 @@ func TestHealth_ChecksInState(t *testing.T) {
 
 func TestHealth_NodeAndServiceChecks(t *testing.T) {
 	h := healthFixture(t)
-	_, hcs, _ := h.state().NodeChecks(nil, "node1")
+	_, hcs, _ := h.state().NodeChecks(nil, &structs.NodeSpecificRequest{Node: "node1"})
 	if got := checkIDsOf(hcs); !slices.Equal(got, []string{"node1/db-tcp", "node1/" + structs.SerfCheckID, "node1/web-1-http"}) {
 		t.Fatalf("NodeChecks(node1) = %v", got)
 	}
-	_, hcs, _ = h.state().ServiceChecks(nil, "web")
+	_, hcs, _ = h.state().ServiceChecks(nil, &structs.ServiceSpecificRequest{ServiceName: "web"})
 	if got := checkIDsOf(hcs); !slices.Equal(got, []string{"node1/web-1-http", "node2/web-2-http"}) {
 		t.Fatalf("ServiceChecks(web) = %v", got)
 	}
@@ -132,7 +132,7 @@ func TestHealth_NodeAndServiceChecks(t *testing.T) {
 			t.Fatalf("check %s ServiceName = %q", hc.CheckID, hc.ServiceName)
 		}
 	}
-	if _, hcs, _ = h.state().NodeChecks(nil, "nope"); hcs == nil || len(hcs) != 0 {
+	if _, hcs, _ = h.state().NodeChecks(nil, &structs.NodeSpecificRequest{Node: "nope"}); hcs == nil || len(hcs) != 0 {
 		t.Fatalf("NodeChecks(nope) = %#v, want empty list", hcs)
 	}
 }
@@ -141,7 +141,7 @@ func TestHealth_CheckDefaults(t *testing.T) {
 	h := newHarness(t)
 	h.register(&structs.RegisterRequest{Node: "n", Address: "10.0.0.1",
 		Check: &structs.HealthCheck{Name: "Memory"}}) // no ID, no status
-	_, hcs, _ := h.state().NodeChecks(nil, "n")
+	_, hcs, _ := h.state().NodeChecks(nil, &structs.NodeSpecificRequest{Node: "n"})
 	if len(hcs) != 1 || hcs[0].CheckID != "Memory" || hcs[0].Status != structs.HealthCritical || hcs[0].ServiceTags == nil {
 		t.Fatalf("check = %+v, want ID from name, status critical", hcs)
 	}
@@ -155,19 +155,25 @@ func TestHealth_Watches(t *testing.T) {
 		fires bool
 	}{
 		{"ChecksInState critical / check turns critical",
-			func(s *StateStore, ws memdb.WatchSet) { s.ChecksInState(ws, structs.HealthCritical) },
+			func(s *StateStore, ws memdb.WatchSet) {
+				s.ChecksInState(ws, &structs.ChecksInStateRequest{State: structs.HealthCritical})
+			},
 			&structs.RegisterRequest{Node: "node2", Address: "10.0.0.2", Check: check("web-2-http", "web-2", structs.HealthCritical)}, true},
 		{"NodeChecks node2 / check on node2",
-			func(s *StateStore, ws memdb.WatchSet) { s.NodeChecks(ws, "node2") },
+			func(s *StateStore, ws memdb.WatchSet) { s.NodeChecks(ws, &structs.NodeSpecificRequest{Node: "node2"}) },
 			&structs.RegisterRequest{Node: "node2", Address: "10.0.0.2", Check: check("web-2-http", "web-2", structs.HealthPassing)}, true},
 		{"NodeChecks node2 / check on node1",
-			func(s *StateStore, ws memdb.WatchSet) { s.NodeChecks(ws, "node2") },
+			func(s *StateStore, ws memdb.WatchSet) { s.NodeChecks(ws, &structs.NodeSpecificRequest{Node: "node2"}) },
 			&structs.RegisterRequest{Node: "node1", Address: "10.0.0.1", Check: check("db-tcp", "db", structs.HealthPassing)}, false},
 		{"ServiceChecks web / web check",
-			func(s *StateStore, ws memdb.WatchSet) { s.ServiceChecks(ws, "web") },
+			func(s *StateStore, ws memdb.WatchSet) {
+				s.ServiceChecks(ws, &structs.ServiceSpecificRequest{ServiceName: "web"})
+			},
 			&structs.RegisterRequest{Node: "node1", Address: "10.0.0.1", Check: check("web-1-http", "web-1", structs.HealthWarning)}, true},
 		{"ServiceChecks web / db check",
-			func(s *StateStore, ws memdb.WatchSet) { s.ServiceChecks(ws, "web") },
+			func(s *StateStore, ws memdb.WatchSet) {
+				s.ServiceChecks(ws, &structs.ServiceSpecificRequest{ServiceName: "web"})
+			},
 			&structs.RegisterRequest{Node: "node1", Address: "10.0.0.1", Check: check("db-tcp", "db", structs.HealthPassing)}, false},
 	}
 	for _, tc := range cases {

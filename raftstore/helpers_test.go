@@ -154,7 +154,7 @@ func dumpState(t testing.TB, s *StateStore, extraKeys ...string) string {
 		}
 	}
 
-	idx, ents, err := s.KVList(nil, "")
+	idx, ents, err := s.KVList(nil, &structs.KeyRequest{Key: ""})
 	must(err)
 	line("kvlist", idx, ents)
 	keys := append([]string(nil), extraKeys...)
@@ -172,7 +172,7 @@ func dumpState(t testing.TB, s *StateStore, extraKeys ...string) string {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		idx, e, err := s.KVGet(nil, k)
+		idx, e, err := s.KVGet(nil, &structs.KeyRequest{Key: k})
 		must(err)
 		line("kvget "+k, idx, e)
 	}
@@ -182,29 +182,29 @@ func dumpState(t testing.TB, s *StateStore, extraKeys ...string) string {
 	}
 	sort.Strings(ps)
 	for _, p := range ps {
-		idx, ents, err := s.KVList(nil, p)
+		idx, ents, err := s.KVList(nil, &structs.KeyRequest{Key: p})
 		must(err)
 		line("kvlist "+p, idx, ents)
-		idx, ks, err := s.KVKeys(nil, p, "/")
+		idx, ks, err := s.KVKeys(nil, &structs.KeyListRequest{Prefix: p, Separator: "/"})
 		must(err)
 		line("kvkeys "+p, idx, ks)
 	}
 
-	idx, nodes, err := s.Nodes(nil)
+	idx, nodes, err := s.Nodes(nil, &structs.DCSpecificRequest{})
 	must(err)
 	line("nodes", idx, nodes)
 	for _, n := range nodes {
-		idx, node, err := s.GetNode(nil, n.Node)
+		idx, node, err := s.GetNode(nil, &structs.NodeSpecificRequest{Node: n.Node})
 		must(err)
 		line("node "+n.Node, idx, node)
-		idx, ns, err := s.NodeServices(nil, n.Node)
+		idx, ns, err := s.NodeServices(nil, &structs.NodeSpecificRequest{Node: n.Node})
 		must(err)
 		line("nodeservices "+n.Node, idx, ns)
-		idx, hcs, err := s.NodeChecks(nil, n.Node)
+		idx, hcs, err := s.NodeChecks(nil, &structs.NodeSpecificRequest{Node: n.Node})
 		must(err)
 		line("nodechecks "+n.Node, idx, hcs)
 	}
-	idx, svcs, err := s.Services(nil)
+	idx, svcs, err := s.Services(nil, &structs.DCSpecificRequest{})
 	must(err)
 	line("services", idx, svcs)
 	var names []string
@@ -213,18 +213,18 @@ func dumpState(t testing.TB, s *StateStore, extraKeys ...string) string {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		idx, sns, err := s.ServiceNodes(nil, name, nil)
+		idx, sns, err := s.ServiceNodes(nil, &structs.ServiceSpecificRequest{ServiceName: name})
 		must(err)
 		line("servicenodes "+name, idx, sns)
-		idx, csns, err := s.CheckServiceNodes(nil, name, nil)
+		idx, csns, err := s.CheckServiceNodes(nil, &structs.ServiceSpecificRequest{ServiceName: name})
 		must(err)
 		line("health "+name, idx, csns)
-		idx, hcs, err := s.ServiceChecks(nil, name)
+		idx, hcs, err := s.ServiceChecks(nil, &structs.ServiceSpecificRequest{ServiceName: name})
 		must(err)
 		line("servicechecks "+name, idx, hcs)
 	}
 	for _, st := range []string{structs.HealthAny, structs.HealthPassing, structs.HealthWarning, structs.HealthCritical} {
-		idx, hcs, err := s.ChecksInState(nil, st)
+		idx, hcs, err := s.ChecksInState(nil, &structs.ChecksInStateRequest{State: st})
 		must(err)
 		line("state "+st, idx, hcs)
 	}

@@ -8,8 +8,10 @@ import (
 	"github.com/minconsul/minconsul/structs"
 )
 
-// KVGet returns the entry at key (nil when missing) and the index to block on.
-func (s *StateStore) KVGet(ws memdb.WatchSet, key string) (uint64, *structs.DirEntry, error) {
+// KVGet returns the entry at req.Key (nil when missing) and the index to
+// block on.
+func (s *StateStore) KVGet(ws memdb.WatchSet, req *structs.KeyRequest) (uint64, *structs.DirEntry, error) {
+	key := req.Key
 	tx := s.db.Txn(false)
 	defer tx.Abort()
 	ch, raw, err := tx.FirstWatch(tableKVs, "id", key)
@@ -28,8 +30,9 @@ func (s *StateStore) KVGet(ws memdb.WatchSet, key string) (uint64, *structs.DirE
 	return maxIndexTxn(tx, tableKVs, tableTombstones), nil, nil
 }
 
-// KVList returns every entry under prefix, in key order.
-func (s *StateStore) KVList(ws memdb.WatchSet, prefix string) (uint64, structs.DirEntries, error) {
+// KVList returns every entry under the prefix req.Key, in key order.
+func (s *StateStore) KVList(ws memdb.WatchSet, req *structs.KeyRequest) (uint64, structs.DirEntries, error) {
+	prefix := req.Key
 	tx := s.db.Txn(false)
 	defer tx.Abort()
 	idx, ents, err := kvListTxn(tx, ws, prefix)
@@ -77,9 +80,11 @@ func tombstoneMaxTxn(tx *memdb.Txn, prefix string) uint64 {
 	return idx
 }
 
-// KVKeys lists keys under prefix; with a separator, keys below the next
-// separator after the prefix are rolled up into one "dir/" entry, as Consul.
-func (s *StateStore) KVKeys(ws memdb.WatchSet, prefix, sep string) (uint64, []string, error) {
+// KVKeys lists keys under req.Prefix; with a separator, keys below the
+// next separator after the prefix are rolled up into one "dir/" entry, as
+// Consul.
+func (s *StateStore) KVKeys(ws memdb.WatchSet, req *structs.KeyListRequest) (uint64, []string, error) {
+	prefix, sep := req.Prefix, req.Separator
 	tx := s.db.Txn(false)
 	defer tx.Abort()
 	idx, ents, err := kvListTxn(tx, ws, prefix)

@@ -12,7 +12,7 @@ import (
 
 func mustGet(t *testing.T, s *StateStore, key string) (uint64, *structs.DirEntry) {
 	t.Helper()
-	idx, e, err := s.KVGet(nil, key)
+	idx, e, err := s.KVGet(nil, &structs.KeyRequest{Key: key})
 	if err != nil {
 		t.Fatalf("KVGet %q: %v", key, err)
 	}
@@ -160,14 +160,14 @@ func TestKV_DeleteTree(t *testing.T) {
 		h.kvSet(k, "v")
 	}
 	del, _ := h.mustApply(kvCmd(structs.KVDeleteTree, "foo/", "", 0))
-	_, ents, err := h.state().KVList(nil, "")
+	_, ents, err := h.state().KVList(nil, &structs.KeyRequest{Key: ""})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, want := entryKeys(ents), []string{"bar", "foo", "foob"}; !slices.Equal(got, want) {
 		t.Fatalf("after delete-tree foo/: %v, want %v", got, want)
 	}
-	idx, ents, _ := h.state().KVList(nil, "foo/")
+	idx, ents, _ := h.state().KVList(nil, &structs.KeyRequest{Key: "foo/"})
 	if len(ents) != 0 || idx != del {
 		t.Fatalf("list foo/ after delete-tree: idx=%d %v, want empty at %d", idx, entryKeys(ents), del)
 	}
@@ -187,7 +187,7 @@ func TestKV_ListOrderAndIndex(t *testing.T) {
 	var last uint64
 	list := func(prefix string) (uint64, []string) {
 		t.Helper()
-		idx, ents, err := h.state().KVList(nil, prefix)
+		idx, ents, err := h.state().KVList(nil, &structs.KeyRequest{Key: prefix})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -262,7 +262,7 @@ func TestKV_Keys(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.prefix+"|"+tc.sep, func(t *testing.T) {
-			idx, keys, err := h.state().KVKeys(nil, tc.prefix, tc.sep)
+			idx, keys, err := h.state().KVKeys(nil, &structs.KeyListRequest{Prefix: tc.prefix, Separator: tc.sep})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -272,7 +272,7 @@ func TestKV_Keys(t *testing.T) {
 			if keys == nil {
 				t.Fatal("KVKeys returned nil; want an empty list (JSON [])")
 			}
-			lidx, _, _ := h.state().KVList(nil, tc.prefix)
+			lidx, _, _ := h.state().KVList(nil, &structs.KeyRequest{Key: tc.prefix})
 			if idx != lidx || idx == 0 {
 				t.Fatalf("KVKeys index %d, KVList index %d", idx, lidx)
 			}
@@ -314,7 +314,7 @@ func TestKV_Watch(t *testing.T) {
 			t.Run(st.name, func(t *testing.T) {
 				h := setup(t)
 				ws := memdb.NewWatchSet()
-				if _, _, err := h.state().KVGet(ws, "key"); err != nil {
+				if _, _, err := h.state().KVGet(ws, &structs.KeyRequest{Key: "key"}); err != nil {
 					t.Fatal(err)
 				}
 				h.mustApply(st.cmd)
@@ -337,7 +337,7 @@ func TestKV_Watch(t *testing.T) {
 			t.Run(st.name, func(t *testing.T) {
 				h := setup(t)
 				ws := memdb.NewWatchSet()
-				if _, _, err := h.state().KVList(ws, "foo/"); err != nil {
+				if _, _, err := h.state().KVList(ws, &structs.KeyRequest{Key: "foo/"}); err != nil {
 					t.Fatal(err)
 				}
 				h.mustApply(st.cmd)

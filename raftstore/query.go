@@ -23,7 +23,7 @@ func (s *Store) Query(ctx context.Context, opts structs.QueryOptions, meta *stru
 	if err := s.checkConsistency(ctx, opts.Consistency); err != nil {
 		return err
 	}
-	s.fillMeta(meta)
+	s.FillMeta(meta)
 	if opts.MinIndex == 0 {
 		idx, err := fn(nil)
 		meta.Index = max(idx, 1)
@@ -55,7 +55,10 @@ func (s *Store) Query(ctx context.Context, opts structs.QueryOptions, meta *stru
 		if err != nil || idx != opts.MinIndex || restored {
 			return err
 		}
-		if !watch(ctx, ws, timer.C, deadline) {
+		s.parked.Add(1)
+		woke := watch(ctx, ws, timer.C, deadline)
+		s.parked.Add(-1)
+		if !woke {
 			return nil // wait over: answer with what we have
 		}
 		select {
@@ -72,9 +75,13 @@ func (s *Store) Query(ctx context.Context, opts structs.QueryOptions, meta *stru
 		if err := s.recheckConsistency(ctx, opts.Consistency); err != nil {
 			return err
 		}
-		s.fillMeta(meta)
+		s.FillMeta(meta)
 	}
 }
+
+// BlockingQueries is how many blocking queries are parked on this server
+// now, waiting for a change (Consul's rpc.queries_blocking).
+func (s *Store) BlockingQueries() int { return int(s.parked.Load()) }
 
 // recheckConsistency is checkConsistency for a query woken by a change:
 // cheap while this node leads with its barrier applied, the full check
@@ -91,7 +98,8 @@ func (s *Store) recheckConsistency(ctx context.Context, c structs.Consistency) e
 	return s.checkConsistency(ctx, c)
 }
 
-func (s *Store) fillMeta(meta *structs.QueryMeta) {
+// FillMeta reports what this server knows of the leader into meta.
+func (s *Store) FillMeta(meta *structs.QueryMeta) {
 	if s.raft == nil {
 		return
 	}

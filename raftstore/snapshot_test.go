@@ -96,7 +96,7 @@ func TestSnapshot_RestoreAbandonsOldState(t *testing.T) {
 		t.Fatal("new state store is already abandoned")
 	default:
 	}
-	if _, e, _ := h2.state().KVGet(nil, "old"); e != nil {
+	if _, e, _ := h2.state().KVGet(nil, &structs.KeyRequest{Key: "old"}); e != nil {
 		t.Fatal("restore merged into the old state instead of replacing it")
 	}
 }
@@ -155,7 +155,7 @@ func TestSnapshot_TruncatedOrCorrupt(t *testing.T) {
 				t.Fatal("failed restore abandoned the live state store")
 			default:
 			}
-			if _, e, _ := h2.state().KVGet(nil, "keep"); e == nil {
+			if _, e, _ := h2.state().KVGet(nil, &structs.KeyRequest{Key: "keep"}); e == nil {
 				t.Fatal("failed restore lost data")
 			}
 		})

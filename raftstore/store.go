@@ -69,7 +69,8 @@ type Store struct {
 
 	verifier    verifier
 	batcher     *groupcommit.Group[[]byte, kvOutcome]
-	leaderReady atomic.Bool // leader whose own-term barrier has applied
+	leaderReady atomic.Bool  // leader whose own-term barrier has applied
+	parked      atomic.Int64 // blocking queries waiting for a change
 	leaderCh    chan bool
 	stopCh      chan struct{}
 	leaderDone  chan struct{}

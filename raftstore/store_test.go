@@ -61,7 +61,7 @@ func blockingGet(ctx context.Context, st *Store, opts structs.QueryOptions, key 
 		start := time.Now()
 		r.err = st.Query(ctx, opts, &r.meta, func(ws memdb.WatchSet) (uint64, error) {
 			calls.Add(1)
-			idx, e, err := st.KVGet(ws, key)
+			idx, e, err := st.State().KVGet(ws, &structs.KeyRequest{Key: key})
 			r.entry = e
 			return idx, err
 		})
@@ -105,7 +105,7 @@ func TestStore_Apply(t *testing.T) {
 	if i1 < 1 {
 		t.Fatalf("index %d", i1)
 	}
-	_, e, _ := st.KVGet(nil, "foo")
+	_, e, _ := st.State().KVGet(nil, &structs.KeyRequest{Key: "foo"})
 	if e == nil || string(e.Value) != "bar" || e.ModifyIndex != i1 {
 		t.Fatalf("KVGet = %+v", e)
 	}
@@ -125,7 +125,7 @@ func TestStore_Apply(t *testing.T) {
 	if err != nil || v != nil {
 		t.Fatalf("register: %v %v", v, err)
 	}
-	if _, sns, _ := st.ServiceNodes(nil, "web", []string{"PRIMARY"}); len(sns) != 1 {
+	if _, sns, _ := st.State().ServiceNodes(nil, &structs.ServiceSpecificRequest{ServiceName: "web", ServiceTags: []string{"PRIMARY"}}); len(sns) != 1 {
 		t.Fatalf("ServiceNodes via Store = %v", sns)
 	}
 
@@ -172,7 +172,7 @@ func TestStore_QueryWithoutIndexRunsOnce(t *testing.T) {
 		var meta structs.QueryMeta
 		err := st.Query(context.Background(), structs.QueryOptions{Consistency: c}, &meta, func(ws memdb.WatchSet) (uint64, error) {
 			calls++
-			idx, _, err := st.KVGet(ws, "missing")
+			idx, _, err := st.State().KVGet(ws, &structs.KeyRequest{Key: "missing"})
 			return idx, err
 		})
 		if err != nil || calls != 1 {
@@ -186,7 +186,7 @@ func TestStore_QueryWithoutIndexRunsOnce(t *testing.T) {
 	idx := storeSet(t, st, "k", "v")
 	var meta structs.QueryMeta
 	err := st.Query(context.Background(), structs.QueryOptions{}, &meta, func(ws memdb.WatchSet) (uint64, error) {
-		i, _, err := st.KVGet(ws, "k")
+		i, _, err := st.State().KVGet(ws, &structs.KeyRequest{Key: "k"})
 		return i, err
 	})
 	if err != nil || meta.Index != idx {
@@ -271,7 +271,7 @@ func TestStore_BlockingQueryMissingKey(t *testing.T) {
 	storeSet(t, st, "a", "x")
 	var meta structs.QueryMeta
 	if err := st.Query(context.Background(), structs.QueryOptions{}, &meta, func(ws memdb.WatchSet) (uint64, error) {
-		i, _, err := st.KVGet(ws, "later")
+		i, _, err := st.State().KVGet(ws, &structs.KeyRequest{Key: "later"})
 		return i, err
 	}); err != nil {
 		t.Fatal(err)

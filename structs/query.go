@@ -23,10 +23,12 @@ const (
 )
 
 // QueryOptions are the parsed ?index, ?wait and consistency parameters.
+// Filter is Consul's ?filter expression; it is carried but not applied yet.
 type QueryOptions struct {
 	MinIndex    uint64
 	MaxWait     time.Duration
 	Consistency Consistency
+	Filter      string
 }
 
 // QueryMeta is what a read reports back in X-Consul-* headers.

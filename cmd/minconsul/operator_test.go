@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/minconsul/minconsul/raftstore"
+	"github.com/minconsul/minconsul/structs"
 )
 
 // operatorFake answers the operator, snapshot and force-leave endpoints
@@ -55,7 +56,7 @@ func (f *operatorFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // testArchive is a real backup archive from an in-memory store.
-func testArchive(t *testing.T) ([]byte, *raftstore.SnapshotMeta) {
+func testArchive(t *testing.T) ([]byte, *structs.SnapshotMeta) {
 	t.Helper()
 	st, err := raftstore.New(raftstore.Config{Dev: true, NodeID: "id-1", NodeName: "s1"}, hclog.NewNullLogger())
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/consul/api"
 
 	"github.com/minconsul/minconsul/raftstore"
+	"github.com/minconsul/minconsul/structs"
 )
 
 func (c *cli) snapshotCmd(args []string) int {
@@ -82,7 +83,7 @@ func (c *cli) snapshotSave(args []string) int {
 // readArchiveFile reads and verifies the backup archive at path. opened
 // is false when the file could not be opened (err says why); otherwise
 // err is the archive's read or verification error.
-func readArchiveFile(path string) (meta *raftstore.SnapshotMeta, opened bool, err error) {
+func readArchiveFile(path string) (meta *structs.SnapshotMeta, opened bool, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, false, err

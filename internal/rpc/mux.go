@@ -1,9 +1,10 @@
-// Package rpc is minconsul's server-to-server plumbing on -server-port: one
-// TCP port carries both the Raft transport and an internal HTTP RPC, told
+// Package rpc is minconsul's server-to-server transport on -server-port:
+// one TCP port carries both the Raft transport and an internal RPC, told
 // apart by the first byte of each connection (as Consul multiplexes its
-// server port). Followers and client agents use the RPC to forward writes,
-// linearizable reads and whole /v1 requests to the leader, and client
-// agents use it to read the catalog from a server.
+// server port). An RPC is one named call with a msgpack-encoded typed
+// argument and answer; errors travel as values (kind and message) and come
+// back as the sentinels they were sent as. What is called and where it is
+// sent is package backend's business; this package only carries it.
 package rpc
 
 import (

@@ -6,9 +6,11 @@ package testagent
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/consul/api"
 	"github.com/minconsul/minconsul/agent"
 	"github.com/minconsul/minconsul/testutil"
 )
@@ -83,4 +85,87 @@ func StartNoWait(t testing.TB, opts Options) *Agent {
 	}
 	t.Cleanup(func() { _ = a.Shutdown() })
 	return &Agent{Agent: a, Config: cfg}
+}
+
+// Client is an official API client talking to this agent.
+func (a *Agent) Client(t testing.TB) *api.Client {
+	t.Helper()
+	c, err := api.NewClient(&api.Config{Address: a.HTTPAddr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// StartCluster starts n servers with -bootstrap-expect n, each on its own
+// 127.0.0.x address with fast gossip, joined through the first one's
+// gossip address, and waits until every one is ready.
+func StartCluster(t testing.TB, n int) []*Agent {
+	t.Helper()
+	var agents []*Agent
+	var join string
+	for i := 0; i < n; i++ {
+		ip := fmt.Sprintf("127.0.0.%d", 10+i)
+		a := StartNoWait(t, Options{NodeName: fmt.Sprintf("s%d", i+1), DataDir: t.TempDir(),
+			Mutate: func(c *agent.Config) {
+				c.Bootstrap, c.BootstrapExpect = false, n
+				c.BindAddr, c.AdvertiseAddr = ip, ip
+				c.HTTPAddr, c.DNSAddr = ip+":0", ip+":0"
+				c.GossipFast = true
+				if join != "" {
+					c.RetryJoin = []string{join}
+				}
+			}})
+		if join == "" {
+			join = a.SerfAddr()
+		}
+		agents = append(agents, a)
+	}
+	for _, a := range agents {
+		a.WaitReady(t)
+	}
+	return agents
+}
+
+// Leader waits until one of agents leads and returns it.
+func Leader(t testing.TB, agents []*Agent) *Agent {
+	t.Helper()
+	var leader *Agent
+	testutil.Retry(t, 15*time.Second, func() error {
+		for _, a := range agents {
+			if a.IsLeader() {
+				leader = a
+				return nil
+			}
+		}
+		return fmt.Errorf("no leader")
+	})
+	return leader
+}
+
+// Followers is every agent but leader.
+func Followers(agents []*Agent, leader *Agent) []*Agent {
+	var out []*Agent
+	for _, a := range agents {
+		if a != leader {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// StartClient starts a client agent (no Raft, no state) named name on ip,
+// joined to server's gossip, and waits until it is ready.
+func StartClient(t testing.TB, name, ip string, server *Agent) *Agent {
+	t.Helper()
+	a := StartNoWait(t, Options{NodeName: name, Mutate: func(c *agent.Config) {
+		c.Dev, c.DataDir = false, t.TempDir()
+		c.Server, c.Bootstrap = false, false
+		c.BindAddr, c.AdvertiseAddr = ip, ip
+		c.HTTPAddr, c.DNSAddr = ip+":0", ip+":0"
+		c.GossipFast = true
+		c.StartJoin = []string{server.SerfAddr()}
+	}})
+	a.WaitReady(t)
+	return a
 }

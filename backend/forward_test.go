@@ -1,4 +1,4 @@
-package agent_test
+package backend_test
 
 import (
 	"fmt"
@@ -10,16 +10,17 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
-	"github.com/minconsul/minconsul/agent"
+	"github.com/minconsul/minconsul/backend"
 	"github.com/minconsul/minconsul/testutil"
+	"github.com/minconsul/minconsul/testutil/testagent"
 )
 
 // A KV write sent to a follower runs its handler there and forwards only
 // the command: the answer and X-Consul-Index must still be the leader's.
 func TestCluster_FollowerKVWrite(t *testing.T) {
-	agents := startCluster(t, 3)
-	leader := leaderOf(t, agents)
-	follower := "http://" + followersOf(agents, leader)[0].HTTPAddr()
+	agents := testagent.StartCluster(t, 3)
+	leader := testagent.Leader(t, agents)
+	follower := "http://" + testagent.Followers(agents, leader)[0].HTTPAddr()
 	do := func(method, url, body string) (int, string, uint64) {
 		t.Helper()
 		req, err := http.NewRequest(method, url, strings.NewReader(body))
@@ -68,10 +69,10 @@ func TestCluster_FollowerKVWrite(t *testing.T) {
 // and each client still gets its own answer: success, a refused CAS, or a
 // 400 from its own handler.
 func TestCluster_FollowerBatchesConcurrentWrites(t *testing.T) {
-	agents := startCluster(t, 3)
-	leader := leaderOf(t, agents)
-	follower := followersOf(agents, leader)[0]
-	c := client(t, follower)
+	agents := testagent.StartCluster(t, 3)
+	leader := testagent.Leader(t, agents)
+	follower := testagent.Followers(agents, leader)[0]
+	c := follower.Client(t)
 	if _, err := c.KV().Put(&api.KVPair{Key: "b/cas", Value: []byte("0")}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +80,7 @@ func TestCluster_FollowerBatchesConcurrentWrites(t *testing.T) {
 	if err != nil || cur == nil {
 		t.Fatalf("get b/cas: %v %v", cur, err)
 	}
-	release := agent.HoldForward(follower.Agent)
+	release := backend.HoldForward(follower.Backend())
 	const n = 16
 	errs := make(chan error, n+2)
 	for i := 0; i < n; i++ {
@@ -90,7 +91,7 @@ func TestCluster_FollowerBatchesConcurrentWrites(t *testing.T) {
 	}
 	waitFor := func(q int) {
 		testutil.Retry(t, 10*time.Second, func() error {
-			if got := agent.ForwardQueued(follower.Agent); got != q {
+			if got := backend.ForwardQueued(follower.Backend()); got != q {
 				return fmt.Errorf("%d writes queued, want %d", got, q)
 			}
 			return nil
@@ -118,11 +119,11 @@ func TestCluster_FollowerBatchesConcurrentWrites(t *testing.T) {
 	if first, second := <-cas1, <-cas2; !first || second {
 		t.Fatalf("two CAS on one index in one batch: %v then %v, want true then false", first, second)
 	}
-	keys, _, err := client(t, leader).KV().Keys("b/k", "", nil)
+	keys, _, err := leader.Client(t).KV().Keys("b/k", "", nil)
 	if err != nil || len(keys) != n {
 		t.Fatalf("leader has %d of %d keys: %v", len(keys), n, err)
 	}
-	p, _, err := client(t, leader).KV().Get("b/cas", nil)
+	p, _, err := leader.Client(t).KV().Get("b/cas", nil)
 	if err != nil || p == nil || string(p.Value) != "1" {
 		t.Fatalf("b/cas after the batch: %+v %v", p, err)
 	}
