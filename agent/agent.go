@@ -22,8 +22,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/serf/serf"
 	"github.com/minconsul/minconsul/backend"
-	"github.com/minconsul/minconsul/dnsserver"
-	"github.com/minconsul/minconsul/httpapi"
 	"github.com/minconsul/minconsul/internal/rpc"
 	"github.com/minconsul/minconsul/raftstore"
 	"github.com/minconsul/minconsul/structs"
@@ -40,13 +38,7 @@ type Agent struct {
 	mux       *rpc.Mux
 	rpcServer *rpc.Server
 	rpcClient *rpc.Client
-	http      *httpapi.Server
-	dns       *dnsserver.Server
-
-	httpLn  net.Listener
-	dnsUDP  net.PacketConn
-	dnsTCP  net.Listener
-	started time.Time
+	started   time.Time
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -109,8 +101,9 @@ func (a *Agent) lone() bool {
 }
 
 // Start brings the parts up in order: node ID, server port (Raft + RPC),
-// Raft store, gossip, HTTP, DNS, then joins, leader duties and the catalog
-// sync in the background.
+// Raft store and backend, gossip, local services and checks, then joins,
+// leader duties and the catalog sync in the background. The HTTP API and
+// DNS are the caller's (cmd/minconsul/wire).
 func (a *Agent) Start(ctx context.Context) (err error) {
 	a.started = time.Now()
 	a.ctx, a.cancel = context.WithCancel(context.Background())
@@ -137,22 +130,6 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 			return err
 		}
 	}
-	if a.httpLn, err = net.Listen("tcp", a.cfg.HTTPAddr); err != nil {
-		return fmt.Errorf("http listen %s: %w", a.cfg.HTTPAddr, err)
-	}
-	if err := a.listenDNS(); err != nil {
-		return err
-	}
-
-	a.http = httpapi.New(httpapi.Config{Datacenter: a.cfg.Datacenter, NodeName: a.cfg.NodeName, UIEnabled: a.cfg.UIEnabled},
-		a.backend, a, a.logger.Named("http"))
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
-		if err := a.http.Serve(a.httpLn); err != nil {
-			a.logger.Error("http server stopped", "error", err)
-		}
-	}()
 	if a.mux != nil {
 		a.rpcServer = rpc.NewServer(a.backend, a.logger.Named("rpc"))
 		a.wg.Add(1)
@@ -163,15 +140,6 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 			}
 		}()
 	}
-	if a.dns, err = dnsserver.New(a.dnsConfig(), a.backend, a.logger.Named("dns")); err != nil {
-		return err
-	}
-	if err := a.dns.Start(a.dnsUDP, a.dnsTCP); err != nil {
-		return fmt.Errorf("dns: %w", err)
-	}
-	a.logger.Info("agent started", "node", a.cfg.NodeName, "datacenter", a.cfg.Datacenter,
-		"http", a.HTTPAddr(), "dns", a.DNSAddr(), "server_port", a.serverPort(), "serf_lan", a.SerfAddr(), "server", a.cfg.Server)
-
 	for _, def := range a.cfg.Services {
 		if err := a.serviceRegister(ctx, def, false, true, false); err != nil {
 			return fmt.Errorf("service %q from config: %w", def.Name, err)
@@ -203,27 +171,6 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 	return nil
 }
 
-// listenDNS binds UDP and TCP on one port. With port 0 the kernel picks
-// the UDP port, which may be taken on TCP: then try another.
-func (a *Agent) listenDNS() error {
-	_, port, _ := net.SplitHostPort(a.cfg.DNSAddr)
-	for attempt := 0; ; attempt++ {
-		pc, err := net.ListenPacket("udp", a.cfg.DNSAddr)
-		if err != nil {
-			return fmt.Errorf("dns udp listen %s: %w", a.cfg.DNSAddr, err)
-		}
-		ln, err := net.Listen("tcp", pc.LocalAddr().String())
-		if err == nil {
-			a.dnsUDP, a.dnsTCP = pc, ln
-			return nil
-		}
-		pc.Close()
-		if port != "0" || attempt == 20 {
-			return fmt.Errorf("dns tcp listen %s: %w", pc.LocalAddr(), err)
-		}
-	}
-}
-
 // startServer opens the server port (unless lone) and the Raft store.
 func (a *Agent) startServer(ctx context.Context) error {
 	rcfg := raftstore.Config{
@@ -247,7 +194,7 @@ func (a *Agent) startServer(ctx context.Context) error {
 		rcfg.Dial = func(addr string, timeout time.Duration) (net.Conn, error) {
 			return rpc.Dial(addr, rpc.ProtoRaft, timeout)
 		}
-		rcfg.AdvertiseAddr = net.JoinHostPort(a.cfg.AdvertiseAddr, strconv.Itoa(a.serverPort()))
+		rcfg.AdvertiseAddr = net.JoinHostPort(a.cfg.AdvertiseAddr, strconv.Itoa(a.ServerPort()))
 	}
 	var err error
 	if a.store, err = raftstore.New(rcfg, a.logger.Named("raft")); err != nil {
@@ -278,16 +225,6 @@ func stale() structs.QueryOptions {
 	return structs.QueryOptions{Consistency: structs.ConsistencyStale}
 }
 
-func (a *Agent) dnsConfig() dnsserver.Config {
-	d := a.cfg.DNS
-	return dnsserver.Config{
-		Domain: a.cfg.Domain, Datacenter: a.cfg.Datacenter, NodeName: a.cfg.NodeName,
-		NodeTTL: d.NodeTTL, ServiceTTL: d.ServiceTTL, OnlyPassing: d.OnlyPassing, AllowStale: d.AllowStale,
-		UDPAnswerLimit: d.UDPAnswerLimit, EnableTruncate: d.EnableTruncate,
-		Recursors: d.Recursors, RecursorTimeout: d.RecursorTimeout,
-	}
-}
-
 // setupNodeID keeps the node's UUID stable across restarts (DataDir/node-id).
 func (a *Agent) setupNodeID() error {
 	if a.cfg.NodeID != "" {
@@ -315,22 +252,6 @@ func (a *Agent) setupNodeID() error {
 		}
 	}
 	return nil
-}
-
-// HTTPAddr is the bound HTTP address (host:port).
-func (a *Agent) HTTPAddr() string {
-	if a.httpLn == nil {
-		return ""
-	}
-	return a.httpLn.Addr().String()
-}
-
-// DNSAddr is the bound DNS address (host:port, UDP and TCP).
-func (a *Agent) DNSAddr() string {
-	if a.dnsUDP == nil {
-		return ""
-	}
-	return a.dnsUDP.LocalAddr().String()
 }
 
 // Store exposes the Raft store (tests, benchmarks).
@@ -383,25 +304,6 @@ func (a *Agent) Shutdown() error {
 			c.stop()
 		}
 		a.mu.Unlock()
-		if a.http != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			if err := a.http.Shutdown(ctx); err != nil {
-				a.logger.Debug("http shutdown", "error", err)
-			}
-			cancel()
-		} else if a.httpLn != nil {
-			a.httpLn.Close()
-		}
-		if a.dns != nil {
-			a.dns.Shutdown()
-		} else {
-			if a.dnsUDP != nil {
-				a.dnsUDP.Close()
-			}
-			if a.dnsTCP != nil {
-				a.dnsTCP.Close()
-			}
-		}
 		if a.rpcServer != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			_ = a.rpcServer.Shutdown(ctx)

@@ -92,7 +92,7 @@ func (a *Agent) serfTags() map[string]string {
 	}
 	if a.cfg.Server {
 		tags["role"] = "consul"
-		tags["port"] = strconv.Itoa(a.serverPort())
+		tags["port"] = strconv.Itoa(a.ServerPort())
 		tags["raft_vsn"] = "3"
 		tags["expect"] = strconv.Itoa(a.cfg.BootstrapExpect)
 		if a.cfg.Bootstrap {
@@ -104,8 +104,8 @@ func (a *Agent) serfTags() map[string]string {
 	return tags
 }
 
-// serverPort is the bound server (Raft + RPC) port.
-func (a *Agent) serverPort() int {
+// ServerPort is the bound server (Raft + RPC) port.
+func (a *Agent) ServerPort() int {
 	if a.mux != nil {
 		return a.mux.Addr().(*net.TCPAddr).Port
 	}

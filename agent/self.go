@@ -47,7 +47,7 @@ func (a *Agent) member() structs.AgentMember {
 }
 
 func (a *Agent) raftPort() int {
-	return a.serverPort()
+	return a.ServerPort()
 }
 
 // Self is /v1/agent/self.
@@ -74,7 +74,7 @@ func (a *Agent) Self() map[string]any {
 			"DataDir": a.cfg.DataDir, "DNSDomain": a.cfg.Domain, "ServerMode": a.cfg.Server,
 			"Bootstrap": a.cfg.Bootstrap, "BootstrapExpect": a.cfg.BootstrapExpect, "DevMode": a.cfg.Dev,
 			"AdvertiseAddrLAN": a.cfg.AdvertiseAddr, "BindAddr": a.cfg.BindAddr,
-			"HTTPAddrs": []string{"tcp://" + a.HTTPAddr()}, "DNSAddrs": []string{"tcp://" + a.DNSAddr(), "udp://" + a.DNSAddr()},
+			"HTTPAddrs": []string{"tcp://" + a.cfg.HTTPAddr}, "DNSAddrs": []string{"tcp://" + a.cfg.DNSAddr, "udp://" + a.cfg.DNSAddr},
 			"UIConfig": map[string]any{"Enabled": a.cfg.UIEnabled}, "EnableScriptChecks": a.cfg.EnableScriptChecks,
 			"RaftMultiplier": a.cfg.RaftMultiplier, "Uptime": time.Since(a.started).Round(time.Second).String(),
 		},

@@ -12,10 +12,11 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/minconsul/minconsul/agent"
+	"github.com/minconsul/minconsul/cmd/minconsul/wire"
 	"github.com/minconsul/minconsul/config"
 )
 
-// runningAgent is what the agent command needs from *agent.Agent.
+// runningAgent is what the agent command needs from *wire.Agent.
 type runningAgent interface {
 	Start(ctx context.Context) error
 	Shutdown() error
@@ -37,7 +38,7 @@ type agentRunner struct {
 func defaultAgentRunner() agentRunner {
 	return agentRunner{
 		newAgent: func(cfg *agent.Config, logger hclog.Logger) (runningAgent, error) {
-			return agent.New(cfg, logger)
+			return wire.New(cfg, logger)
 		},
 		signals: func() (<-chan os.Signal, func()) {
 			ch := make(chan os.Signal, 4)

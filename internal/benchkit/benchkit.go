@@ -20,6 +20,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/minconsul/minconsul/agent"
+	"github.com/minconsul/minconsul/cmd/minconsul/wire"
 )
 
 // Options sizes the measurements. Zero fields take the defaults below.
@@ -140,11 +141,11 @@ func DiskConfig(name, dataDir string) *agent.Config {
 }
 
 // StartAgent starts an agent and waits until it leads and is in the catalog.
-func StartAgent(ctx context.Context, cfg *agent.Config, logger hclog.Logger) (*agent.Agent, error) {
+func StartAgent(ctx context.Context, cfg *agent.Config, logger hclog.Logger) (*wire.Agent, error) {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	a, err := agent.New(cfg, logger)
+	a, err := wire.New(cfg, logger)
 	if err != nil {
 		return nil, fmt.Errorf("new agent: %w", err)
 	}

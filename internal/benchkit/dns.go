@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
-	"github.com/minconsul/minconsul/agent"
+	"github.com/minconsul/minconsul/cmd/minconsul/wire"
 	"github.com/minconsul/minconsul/structs"
 )
 
@@ -21,7 +21,7 @@ const SRVName = "web.service.consul."
 // DNSTarget is a -dev agent with service "web" registered plus a bare
 // miekg/dns server replaying the agent's SRV reply.
 type DNSTarget struct {
-	Agent     *agent.Agent
+	Agent     *wire.Agent
 	AgentAddr string
 	BareAddr  string
 	Reply     *dns.Msg // the agent's answer to SRVName SRV

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/minconsul/minconsul/agent"
+	"github.com/minconsul/minconsul/cmd/minconsul/wire"
 )
 
 // BenchKey is the key the GET and blocking measurements read.
@@ -89,7 +89,7 @@ func (b *BareHTTP) Close() { _ = b.srv.Close() }
 // KVGetTarget is a -dev agent holding BenchKey plus a bare server replaying
 // the agent's answer to GET /v1/kv/BenchKey.
 type KVGetTarget struct {
-	Agent    *agent.Agent
+	Agent    *wire.Agent
 	AgentURL string // full URL of the GET on the agent
 	BareURL  string // same path on the bare server
 	Captured *Response

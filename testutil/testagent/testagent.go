@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/consul/api"
 	"github.com/minconsul/minconsul/agent"
+	"github.com/minconsul/minconsul/cmd/minconsul/wire"
 	"github.com/minconsul/minconsul/testutil"
 )
 
@@ -22,9 +23,9 @@ type Options struct {
 	Mutate   func(*agent.Config)
 }
 
-// Agent is a running in-process agent.
+// Agent is a running in-process agent, wired as the binary wires it.
 type Agent struct {
-	*agent.Agent
+	*wire.Agent
 	Config *agent.Config
 }
 
@@ -74,7 +75,7 @@ func StartNoWait(t testing.TB, opts Options) *Agent {
 	if opts.Mutate != nil {
 		opts.Mutate(cfg)
 	}
-	a, err := agent.New(cfg, testutil.Logger(t, name))
+	a, err := wire.New(cfg, testutil.Logger(t, name))
 	if err != nil {
 		t.Fatalf("new agent: %v", err)
 	}
