@@ -1,8 +1,10 @@
-// Package agent owns a minconsul agent's lifecycle and its local state: it
-// starts the Raft store, the HTTP API and the DNS server in order, keeps the
-// services and checks registered on this node, runs the checks, and syncs
-// them into the replicated catalog. It never touches Raft directly: all
-// writes go through raftstore.Store.Apply.
+// Package agent owns a minconsul agent's lifecycle: it brings up, in
+// order, the node ID, the server port (Raft and RPC), the Raft store, the
+// backend every read and write goes through, the agent's place in the
+// cluster (agent/membership), its local services and checks (agent/local)
+// and anti-entropy (agent/ae), and stops them in reverse. The HTTP API and
+// DNS are wired to it by cmd/minconsul/wire; the agent never imports them.
+// It never touches Raft directly: writes go through the backend.
 package agent
 
 import (
@@ -16,11 +18,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/hashicorp/serf/serf"
+	"github.com/minconsul/minconsul/agent/ae"
+	"github.com/minconsul/minconsul/agent/local"
+	"github.com/minconsul/minconsul/agent/membership"
 	"github.com/minconsul/minconsul/backend"
 	"github.com/minconsul/minconsul/internal/rpc"
 	"github.com/minconsul/minconsul/raftstore"
@@ -33,35 +36,21 @@ type Agent struct {
 	logger hclog.Logger
 
 	store     *raftstore.Store // servers only
-	backend   *backend.Backend // where everything reads and writes
-	serf      *serf.Serf
-	mux       *rpc.Mux
+	mux       *rpc.Mux         // the server port; nil on client and lone agents
 	rpcServer *rpc.Server
-	rpcClient *rpc.Client
-	started   time.Time
+	rpcClient *rpc.Client      // nil on a lone agent, which never forwards
+	backend   *backend.Backend // where everything reads and writes
+	members   *membership.Membership
+	local     *local.State
+	sync      *ae.StateSyncer
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-
-	serfEvents   chan serf.Event
-	serfStarted  time.Time
-	reapMu       sync.Mutex
-	reaped       map[string]string // serf-reaped member name -> node ID
-	reconcileCh  chan struct{}
-	bootstrapped atomic.Bool
-
-	mu        sync.Mutex
-	services  map[string]*localService
-	checks    map[string]*localCheck
-	syncCh    chan struct{}
-	syncMu    sync.Mutex  // one sync at a time
-	persistMu sync.Mutex  // persisted-file writes and removals (see persistIf); taken before mu
-	synced    atomic.Bool // the first sync after start has happened
+	started time.Time
+	ctx     context.Context // the agent's lifetime: its loops end with it
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
 
 	shutdownCh   chan struct{} // closed when /v1/agent/leave asks the process to stop
 	leaveOnce    sync.Once
-	leaveErr     error
 	shutdownOnce sync.Once
 	shutdownErr  error
 }
@@ -86,24 +75,18 @@ func New(cfg *Config, logger hclog.Logger) (*Agent, error) {
 	if cfg.Domain == "" {
 		cfg.Domain = "consul."
 	}
-	return &Agent{
-		cfg: cfg, logger: logger,
-		services: map[string]*localService{}, checks: map[string]*localCheck{},
-		syncCh: make(chan struct{}, 1), shutdownCh: make(chan struct{}),
-		serfEvents: make(chan serf.Event, 256), reconcileCh: make(chan struct{}, 1), reaped: map[string]string{},
-	}, nil
+	return &Agent{cfg: cfg, logger: logger, shutdownCh: make(chan struct{})}, nil
 }
 
 // lone reports a -dev agent that will never cluster: it keeps Raft on the
-// in-memory transport and skips the server port.
+// in-memory transport and skips the server port and gossip.
 func (a *Agent) lone() bool {
 	return a.cfg.Dev && a.cfg.ServerPort == 0 && len(a.cfg.StartJoin) == 0 && len(a.cfg.RetryJoin) == 0
 }
 
-// Start brings the parts up in order: node ID, server port (Raft + RPC),
-// Raft store and backend, gossip, local services and checks, then joins,
-// leader duties and the catalog sync in the background. The HTTP API and
-// DNS are the caller's (cmd/minconsul/wire).
+// Start brings the parts up in order: node ID, server port and Raft store
+// (servers), backend, local services and checks, gossip and joins, leader
+// duties and anti-entropy in the background.
 func (a *Agent) Start(ctx context.Context) (err error) {
 	a.started = time.Now()
 	a.ctx, a.cancel = context.WithCancel(context.Background())
@@ -123,13 +106,10 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 			return err
 		}
 	}
-	a.backend = backend.New(backend.Config{Store: a.store, Client: a.rpcClient, Servers: a.ServerAddrs,
-		Logger: a.logger.Named("backend")})
-	if !a.lone() {
-		if err := a.setupSerf(); err != nil {
-			return err
-		}
-	}
+	a.backend = backend.New(backend.Config{Store: a.store, Client: a.rpcClient,
+		Servers: func() []string { return a.members.ServerAddrs() }, Logger: a.logger.Named("backend")})
+	a.members = membership.New(a.membershipConfig(), membership.Deps{Store: a.store, Catalog: a.backend,
+		PeersAt: a.backend.PeersAt, ServerJoined: func() { a.sync.TriggerFull() }}, a.logger)
 	if a.mux != nil {
 		a.rpcServer = rpc.NewServer(a.backend, a.logger.Named("rpc"))
 		a.wg.Add(1)
@@ -140,35 +120,50 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 			}
 		}()
 	}
+	a.local = local.New(local.Config{NodeName: a.cfg.NodeName, NodeID: a.cfg.NodeID, Datacenter: a.cfg.Datacenter,
+		AdvertiseAddr: a.cfg.AdvertiseAddr, DataDir: a.cfg.DataDir, EnableScriptChecks: a.cfg.EnableScriptChecks},
+		a.backend, func() { a.sync.TriggerChanges() }, a.logger)
+	a.sync = ae.New(a.local, ae.DefaultInterval, a.logger)
 	for _, def := range a.cfg.Services {
-		if err := a.serviceRegister(ctx, def, false, true, false); err != nil {
+		if err := a.local.AddService(def, false, true); err != nil {
 			return fmt.Errorf("service %q from config: %w", def.Name, err)
 		}
 	}
 	for _, def := range a.cfg.Checks {
-		if err := a.checkRegister(ctx, def, true, false); err != nil {
+		if err := a.local.AddCheck(def, true); err != nil {
 			return fmt.Errorf("check %q from config: %w", def.Name, err)
 		}
 	}
-	if err := a.loadPersisted(); err != nil {
+	if err := a.local.LoadPersisted(); err != nil {
 		return err
 	}
-	if len(a.cfg.StartJoin) > 0 {
-		if _, err := a.serf.Join(a.cfg.StartJoin, true); err != nil {
-			return fmt.Errorf("join %v: %w", a.cfg.StartJoin, err)
-		}
+	if err := a.members.Start(a.ctx, a.lone()); err != nil {
+		return err
 	}
-	if len(a.cfg.RetryJoin) > 0 {
-		a.wg.Add(1)
-		go a.retryJoin(a.cfg.RetryJoin)
-	}
+	// A server syncs once there is a leader to write to; a client agent
+	// retries until its servers answer.
+	var ready func(context.Context) error
 	if a.store != nil {
-		a.wg.Add(1)
-		go a.leaderLoop()
+		ready = a.store.WaitForLeader
 	}
 	a.wg.Add(1)
-	go a.syncLoop()
+	go func() {
+		defer a.wg.Done()
+		a.sync.Run(a.ctx, ready)
+	}()
 	return nil
+}
+
+func (a *Agent) membershipConfig() membership.Config {
+	c := a.cfg
+	return membership.Config{
+		NodeName: c.NodeName, NodeID: c.NodeID, Datacenter: c.Datacenter,
+		BindAddr: c.BindAddr, AdvertiseAddr: c.AdvertiseAddr, SerfLANPort: c.SerfLANPort, DataDir: c.DataDir,
+		Dev: c.Dev, Server: c.Server, Bootstrap: c.Bootstrap, BootstrapExpect: c.BootstrapExpect,
+		ServerPort: a.ServerPort(), Build: a.version() + ":" + Revision,
+		StartJoin: c.StartJoin, RetryJoin: c.RetryJoin, RetryInterval: c.RetryInterval,
+		ReconnectTimeout: c.ReconnectTimeout, GossipFast: c.GossipFast, GossipLAN: c.GossipLAN,
+	}
 }
 
 // startServer opens the server port (unless lone) and the Raft store.
@@ -177,7 +172,7 @@ func (a *Agent) startServer(ctx context.Context) error {
 		NodeID: a.cfg.NodeID, NodeName: a.cfg.NodeName, DataDir: a.cfg.DataDir, Dev: a.cfg.Dev,
 		Bootstrap:      a.cfg.Bootstrap || a.cfg.BootstrapExpect == 1 || (a.cfg.Dev && a.cfg.BootstrapExpect == 0),
 		RaftMultiplier: a.cfg.RaftMultiplier,
-		NodeNameOf:     a.nodeNameOf,
+		NodeNameOf:     func(id string) string { return a.members.NodeNameOf(id) },
 	}
 	if !a.lone() {
 		ln, err := net.Listen("tcp", net.JoinHostPort(a.cfg.BindAddr, strconv.Itoa(a.cfg.ServerPort)))
@@ -201,28 +196,6 @@ func (a *Agent) startServer(ctx context.Context) error {
 		return err
 	}
 	return a.store.Start(ctx)
-}
-
-// SerfAddr is the gossip address (host:port) others join.
-func (a *Agent) SerfAddr() string {
-	if a.serf == nil {
-		return ""
-	}
-	n := a.serf.Memberlist().LocalNode()
-	return net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port)))
-}
-
-// apply writes through the backend: locally when this server leads,
-// otherwise forwarded to the leader.
-func (a *Agent) apply(ctx context.Context, cmd structs.Command) error {
-	_, _, err := a.backend.Apply(ctx, cmd)
-	return err
-}
-
-// stale is the query options of the agent's own reads: whichever server
-// answers, from its own state (on a server, this one).
-func stale() structs.QueryOptions {
-	return structs.QueryOptions{Consistency: structs.ConsistencyStale}
 }
 
 // setupNodeID keeps the node's UUID stable across restarts (DataDir/node-id).
@@ -254,14 +227,36 @@ func (a *Agent) setupNodeID() error {
 	return nil
 }
 
-// Store exposes the Raft store (tests, benchmarks).
+// ServerPort is the bound server (Raft + RPC) port.
+func (a *Agent) ServerPort() int {
+	if a.mux != nil {
+		return a.mux.Addr().(*net.TCPAddr).Port
+	}
+	return a.cfg.ServerPort
+}
+
+// SerfAddr is the gossip address (host:port) others join.
+func (a *Agent) SerfAddr() string {
+	if a.members == nil {
+		return ""
+	}
+	return a.members.SerfAddr()
+}
+
+// Store exposes the Raft store (tests, benchmarks); nil on a client agent.
 func (a *Agent) Store() *raftstore.Store { return a.store }
+
+// Backend is where this agent reads and writes the replicated state.
+func (a *Agent) Backend() *backend.Backend { return a.backend }
 
 // NodeName is this agent's node name.
 func (a *Agent) NodeName() string { return a.cfg.NodeName }
 
 // Datacenter is this agent's datacenter.
 func (a *Agent) Datacenter() string { return a.cfg.Datacenter }
+
+// IsLeader reports whether this agent is the Raft leader.
+func (a *Agent) IsLeader() bool { return a.store != nil && a.store.IsLeader() }
 
 // WaitForLeader blocks until the cluster has a leader and this node is in
 // the catalog with a passing serfHealth check.
@@ -273,8 +268,9 @@ func (a *Agent) WaitForLeader(ctx context.Context) error {
 	}
 	t := time.NewTicker(5 * time.Millisecond)
 	defer t.Stop()
+	req := &structs.NodeSpecificRequest{Node: a.cfg.NodeName, QueryOptions: structs.QueryOptions{Consistency: structs.ConsistencyStale}}
 	for {
-		if res, err := a.backend.NodeChecks(ctx, &structs.NodeSpecificRequest{Node: a.cfg.NodeName, QueryOptions: stale()}); err == nil {
+		if res, err := a.backend.NodeChecks(ctx, req); err == nil {
 			for _, c := range res.Value {
 				if c.CheckID == structs.SerfCheckID && c.Status == structs.HealthPassing {
 					return nil
@@ -292,6 +288,14 @@ func (a *Agent) WaitForLeader(ctx context.Context) error {
 // ShutdownCh is closed when a client asked the agent to leave.
 func (a *Agent) ShutdownCh() <-chan struct{} { return a.shutdownCh }
 
+// Leave leaves the cluster gracefully (see membership.Leave) and then asks
+// the process to stop (ShutdownCh).
+func (a *Agent) Leave(ctx context.Context) error {
+	err := a.members.Leave()
+	a.leaveOnce.Do(func() { close(a.shutdownCh) })
+	return err
+}
+
 // Shutdown stops everything in reverse order. Idempotent.
 func (a *Agent) Shutdown() error {
 	a.shutdownOnce.Do(func() {
@@ -299,18 +303,16 @@ func (a *Agent) Shutdown() error {
 		if a.cancel != nil {
 			a.cancel()
 		}
-		a.mu.Lock()
-		for _, c := range a.checks {
-			c.stop()
+		if a.local != nil {
+			a.local.Close()
 		}
-		a.mu.Unlock()
 		if a.rpcServer != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			_ = a.rpcServer.Shutdown(ctx)
 			cancel()
 		}
-		if a.serf != nil {
-			_ = a.serf.Shutdown()
+		if a.members != nil {
+			a.members.Shutdown()
 		}
 		if a.store != nil {
 			a.shutdownErr = a.store.Shutdown()
@@ -324,19 +326,10 @@ func (a *Agent) Shutdown() error {
 		if a.rpcClient != nil {
 			a.rpcClient.Close()
 		}
+		if a.members != nil {
+			a.members.Wait()
+		}
 		a.wg.Wait()
 	})
 	return a.shutdownErr
 }
-
-func splitPort(hostport string) (string, int, error) {
-	host, p, err := net.SplitHostPort(hostport)
-	if err != nil {
-		return "", 0, err
-	}
-	n, err := strconv.Atoi(p)
-	return host, n, err
-}
-
-// Backend is where this agent reads and writes the replicated state.
-func (a *Agent) Backend() *backend.Backend { return a.backend }

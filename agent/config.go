@@ -3,6 +3,7 @@ package agent
 import (
 	"time"
 
+	"github.com/minconsul/minconsul/agent/membership"
 	"github.com/minconsul/minconsul/structs"
 )
 
@@ -66,13 +67,7 @@ type Config struct {
 }
 
 // GossipConfig is Consul's gossip_lan block.
-type GossipConfig struct {
-	ProbeInterval  time.Duration
-	ProbeTimeout   time.Duration
-	GossipInterval time.Duration
-	SuspicionMult  int
-	RetransmitMult int
-}
+type GossipConfig = membership.GossipConfig
 
 // DNSConfig is Consul's dns_config block plus recursors.
 type DNSConfig struct {

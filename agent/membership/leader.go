@@ -1,4 +1,4 @@
-package agent
+package membership
 
 import (
 	"context"
@@ -16,8 +16,8 @@ import (
 // with gossip. Runs only while this server leads.
 const reconcileInterval = 5 * time.Second
 
-func (a *Agent) leaderLoop() {
-	defer a.wg.Done()
+func (ms *Membership) leaderLoop() {
+	defer ms.wg.Done()
 	var stop func() // ends the current term's duties and waits for them
 	defer func() {
 		if stop != nil {
@@ -26,11 +26,11 @@ func (a *Agent) leaderLoop() {
 	}()
 	for {
 		select {
-		case <-a.ctx.Done():
+		case <-ms.ctx.Done():
 			return
-		case leading := <-a.store.LeaderCh():
+		case leading := <-ms.store.LeaderCh():
 			if leading && stop == nil {
-				stop = a.startLeading()
+				stop = ms.startLeading()
 			} else if !leading && stop != nil {
 				stop()
 				stop = nil
@@ -39,12 +39,12 @@ func (a *Agent) leaderLoop() {
 	}
 }
 
-func (a *Agent) startLeading() func() {
-	ctx, cancel := context.WithCancel(a.ctx)
+func (ms *Membership) startLeading() func() {
+	ctx, cancel := context.WithCancel(ms.ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		a.lead(ctx)
+		ms.lead(ctx)
 	}()
 	return func() {
 		cancel()
@@ -52,44 +52,44 @@ func (a *Agent) startLeading() func() {
 	}
 }
 
-func (a *Agent) lead(ctx context.Context) {
-	a.logger.Info("cluster leadership acquired")
-	defer a.logger.Info("cluster leadership lost")
+func (ms *Membership) lead(ctx context.Context) {
+	ms.logger.Info("cluster leadership acquired")
+	defer ms.logger.Info("cluster leadership lost")
 	// raftstore publishes leadership only after its own-term barrier has
 	// applied, so the state read here includes everything committed.
 	t := time.NewTicker(reconcileInterval)
 	defer t.Stop()
 	for {
-		if err := a.reconcile(ctx); err != nil && ctx.Err() == nil {
-			a.logger.Warn("reconcile failed", "error", err)
+		if err := ms.reconcile(ctx); err != nil && ctx.Err() == nil {
+			ms.logger.Warn("reconcile failed", "error", err)
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		case <-a.reconcileCh:
+		case <-ms.reconcileCh:
 		}
 	}
 }
 
 // reconcile makes catalog and Raft membership match gossip.
-func (a *Agent) reconcile(ctx context.Context) error {
-	if a.serf == nil {
-		return a.reconcileMember(ctx, a.selfMember())
+func (ms *Membership) reconcile(ctx context.Context) error {
+	if ms.serf == nil {
+		return ms.reconcileMember(ctx, ms.selfMember())
 	}
 	known := map[string]bool{}
-	for _, m := range a.serf.Members() {
-		if m.Tags["dc"] != a.cfg.Datacenter {
+	for _, m := range ms.serf.Members() {
+		if m.Tags["dc"] != ms.cfg.Datacenter {
 			continue
 		}
 		known[strings.ToLower(m.Name)] = true
-		if err := a.reconcileMember(ctx, m); err != nil {
+		if err := ms.reconcileMember(ctx, m); err != nil {
 			return err
 		}
 	}
 	// Members gossip reaped while we watched: gone from the catalog and Raft.
-	for name, id := range a.takeReaped() {
-		if err := a.removeMember(ctx, serf.Member{Name: name, Tags: map[string]string{"role": "consul", "id": id}}); err != nil {
+	for name, id := range ms.takeReaped() {
+		if err := ms.removeMember(ctx, serf.Member{Name: name, Tags: map[string]string{"role": "consul", "id": id}}); err != nil {
 			return err
 		}
 	}
@@ -97,10 +97,10 @@ func (a *Agent) reconcile(ctx context.Context) error {
 	// this agent's gossip has run longer than the reconnect timeout: right
 	// after a restart, serf has not rediscovered everyone yet (its snapshot
 	// may miss recent members) and absence means nothing.
-	if time.Since(a.serfStarted) < a.reconnectTimeout() {
+	if time.Since(ms.serfStarted) < ms.reconnectTimeout() {
 		return nil
 	}
-	_, nodes, err := a.store.State().Nodes(nil, &structs.DCSpecificRequest{})
+	_, nodes, err := ms.store.State().Nodes(nil, &structs.DCSpecificRequest{})
 	if err != nil {
 		return err
 	}
@@ -108,32 +108,32 @@ func (a *Agent) reconcile(ctx context.Context) error {
 		if known[strings.ToLower(n.Node)] {
 			continue
 		}
-		_, checks, err := a.store.State().NodeChecks(nil, &structs.NodeSpecificRequest{Node: n.Node})
+		_, checks, err := ms.store.State().NodeChecks(nil, &structs.NodeSpecificRequest{Node: n.Node})
 		if err != nil {
 			return err
 		}
 		for _, c := range checks {
 			if c.CheckID == structs.SerfCheckID {
-				a.logger.Info("removing reaped node from the catalog", "node", n.Node)
-				if err := a.apply(ctx, structs.Command{Type: structs.CatalogDeregister, Deregister: &structs.DeregisterRequest{Node: n.Node}}); err != nil {
+				ms.logger.Info("removing reaped node from the catalog", "node", n.Node)
+				if err := ms.apply(ctx, structs.Command{Type: structs.CatalogDeregister, Deregister: &structs.DeregisterRequest{Node: n.Node}}); err != nil {
 					return err
 				}
 				break
 			}
 		}
 	}
-	servers, err := a.store.Servers()
+	servers, err := ms.store.Servers()
 	if err != nil {
 		return err
 	}
 	ids := map[string]bool{}
-	for _, m := range a.serverMembers() {
+	for _, m := range ms.serverMembers() {
 		ids[m.id] = true
 	}
 	for _, s := range servers {
-		if !ids[s.ID] && s.ID != a.cfg.NodeID {
-			a.logger.Info("removing reaped server from Raft", "id", s.ID, "address", s.Address)
-			if err := a.store.RemoveServer(s.ID); err != nil {
+		if !ids[s.ID] && s.ID != ms.cfg.NodeID {
+			ms.logger.Info("removing reaped server from Raft", "id", s.ID, "address", s.Address)
+			if err := ms.store.RemoveServer(s.ID); err != nil {
 				return err
 			}
 		}
@@ -141,37 +141,37 @@ func (a *Agent) reconcile(ctx context.Context) error {
 	return nil
 }
 
-func (a *Agent) reconnectTimeout() time.Duration {
-	if a.cfg.ReconnectTimeout > 0 {
-		return a.cfg.ReconnectTimeout
+func (ms *Membership) reconnectTimeout() time.Duration {
+	if ms.cfg.ReconnectTimeout > 0 {
+		return ms.cfg.ReconnectTimeout
 	}
 	return 72 * time.Hour
 }
 
 // takeReaped returns (and forgets) the members serf reaped: name -> node ID.
-func (a *Agent) takeReaped() map[string]string {
-	a.reapMu.Lock()
-	defer a.reapMu.Unlock()
-	r := a.reaped
-	a.reaped = map[string]string{}
+func (ms *Membership) takeReaped() map[string]string {
+	ms.reapMu.Lock()
+	defer ms.reapMu.Unlock()
+	r := ms.reaped
+	ms.reaped = map[string]string{}
 	return r
 }
 
-func (a *Agent) selfMember() serf.Member {
-	return serf.Member{Name: a.cfg.NodeName, Tags: a.serfTags(), Status: serf.StatusAlive}
+func (ms *Membership) selfMember() serf.Member {
+	return serf.Member{Name: ms.cfg.NodeName, Tags: ms.serfTags(), Status: serf.StatusAlive}
 }
 
-func (a *Agent) reconcileMember(ctx context.Context, m serf.Member) error {
+func (ms *Membership) reconcileMember(ctx context.Context, m serf.Member) error {
 	switch m.Status {
 	case serf.StatusAlive:
-		if err := a.ensureServing(ctx, m, structs.HealthPassing, structs.SerfAliveOutput); err != nil {
+		if err := ms.ensureServing(ctx, m, structs.HealthPassing, structs.SerfAliveOutput); err != nil {
 			return err
 		}
-		return a.ensureVoter(m)
+		return ms.ensureVoter(m)
 	case serf.StatusFailed:
-		return a.ensureServing(ctx, m, structs.HealthCritical, structs.SerfFailedOutput)
+		return ms.ensureServing(ctx, m, structs.HealthCritical, structs.SerfFailedOutput)
 	case serf.StatusLeft:
-		return a.removeMember(ctx, m)
+		return ms.removeMember(ctx, m)
 	}
 	return nil
 }
@@ -184,16 +184,16 @@ func memberAddr(m serf.Member) string {
 }
 
 // ensureServing registers a member's node with its serfHealth status.
-func (a *Agent) ensureServing(ctx context.Context, m serf.Member, status, output string) error {
+func (ms *Membership) ensureServing(ctx context.Context, m serf.Member, status, output string) error {
 	addr := memberAddr(m)
-	if m.Name == a.cfg.NodeName && addr == "" {
-		addr = a.cfg.AdvertiseAddr
+	if m.Name == ms.cfg.NodeName && addr == "" {
+		addr = ms.cfg.AdvertiseAddr
 	}
-	_, node, err := a.store.State().GetNode(nil, &structs.NodeSpecificRequest{Node: m.Name})
+	_, node, err := ms.store.State().GetNode(nil, &structs.NodeSpecificRequest{Node: m.Name})
 	if err != nil {
 		return err
 	}
-	_, checks, err := a.store.State().NodeChecks(nil, &structs.NodeSpecificRequest{Node: m.Name})
+	_, checks, err := ms.store.State().NodeChecks(nil, &structs.NodeSpecificRequest{Node: m.Name})
 	if err != nil {
 		return err
 	}
@@ -210,7 +210,7 @@ func (a *Agent) ensureServing(ctx context.Context, m serf.Member, status, output
 		return nil // never seen alive: nothing to mark
 	}
 	reg := &structs.RegisterRequest{
-		Datacenter: a.cfg.Datacenter, ID: m.Tags["id"], Node: m.Name, Address: addr,
+		Datacenter: ms.cfg.Datacenter, ID: m.Tags["id"], Node: m.Name, Address: addr,
 		TaggedAddresses: map[string]string{"lan": addr, "lan_ipv4": addr, "wan": addr, "wan_ipv4": addr},
 		NodeMeta:        map[string]string{"consul-network-segment": ""},
 		Check: &structs.HealthCheck{Node: m.Name, CheckID: structs.SerfCheckID, Name: structs.SerfCheckName,
@@ -226,13 +226,13 @@ func (a *Agent) ensureServing(ctx context.Context, m serf.Member, status, output
 			reg.TaggedAddresses = map[string]string{"lan": addr, "lan_ipv4": addr, "wan": addr, "wan_ipv4": addr}
 		}
 	}
-	a.logger.Debug("member health", "node", m.Name, "status", status)
-	return a.apply(ctx, structs.Command{Type: structs.CatalogRegister, Register: reg})
+	ms.logger.Debug("member health", "node", m.Name, "status", status)
+	return ms.apply(ctx, structs.Command{Type: structs.CatalogRegister, Register: reg})
 }
 
 // ensureVoter adds an alive server of our datacenter to Raft.
-func (a *Agent) ensureVoter(m serf.Member) error {
-	if m.Tags["role"] != "consul" || m.Tags["id"] == "" || m.Tags["id"] == a.cfg.NodeID || m.Addr == nil {
+func (ms *Membership) ensureVoter(m serf.Member) error {
+	if m.Tags["role"] != "consul" || m.Tags["id"] == "" || m.Tags["id"] == ms.cfg.NodeID || m.Addr == nil {
 		return nil
 	}
 	port, err := strconv.Atoi(m.Tags["port"])
@@ -240,7 +240,7 @@ func (a *Agent) ensureVoter(m serf.Member) error {
 		return nil
 	}
 	addr := fmt.Sprintf("%s:%d", m.Addr, port)
-	servers, err := a.store.Servers()
+	servers, err := ms.store.Servers()
 	if err != nil {
 		return err
 	}
@@ -249,34 +249,39 @@ func (a *Agent) ensureVoter(m serf.Member) error {
 			return nil
 		}
 	}
-	a.logger.Info("adding server to Raft", "node", m.Name, "id", m.Tags["id"], "address", addr)
-	return a.store.AddVoter(m.Tags["id"], addr)
+	ms.logger.Info("adding server to Raft", "node", m.Name, "id", m.Tags["id"], "address", addr)
+	return ms.store.AddVoter(m.Tags["id"], addr)
 }
 
 // removeMember handles a graceful leave: out of the catalog, out of Raft.
-func (a *Agent) removeMember(ctx context.Context, m serf.Member) error {
-	if m.Name == a.cfg.NodeName {
+func (ms *Membership) removeMember(ctx context.Context, m serf.Member) error {
+	if m.Name == ms.cfg.NodeName {
 		return nil
 	}
-	if _, n, err := a.store.State().GetNode(nil, &structs.NodeSpecificRequest{Node: m.Name}); err != nil {
+	if _, n, err := ms.store.State().GetNode(nil, &structs.NodeSpecificRequest{Node: m.Name}); err != nil {
 		return err
 	} else if n != nil {
-		a.logger.Info("member left; deregistering", "node", m.Name)
-		if err := a.apply(ctx, structs.Command{Type: structs.CatalogDeregister, Deregister: &structs.DeregisterRequest{Node: m.Name}}); err != nil {
+		ms.logger.Info("member left; deregistering", "node", m.Name)
+		if err := ms.apply(ctx, structs.Command{Type: structs.CatalogDeregister, Deregister: &structs.DeregisterRequest{Node: m.Name}}); err != nil {
 			return err
 		}
 	}
 	if m.Tags["role"] == "consul" && m.Tags["id"] != "" {
-		servers, err := a.store.Servers()
+		servers, err := ms.store.Servers()
 		if err != nil {
 			return err
 		}
 		for _, s := range servers {
 			if s.ID == m.Tags["id"] {
-				a.logger.Info("server left; removing from Raft", "node", m.Name, "id", s.ID)
-				return a.store.RemoveServer(s.ID)
+				ms.logger.Info("server left; removing from Raft", "node", m.Name, "id", s.ID)
+				return ms.store.RemoveServer(s.ID)
 			}
 		}
 	}
 	return nil
+}
+
+func (ms *Membership) apply(ctx context.Context, cmd structs.Command) error {
+	_, _, err := ms.deps.Catalog.Apply(ctx, cmd)
+	return err
 }

@@ -1,4 +1,4 @@
-package agent
+package local
 
 import (
 	"crypto/sha256"
@@ -25,11 +25,11 @@ type persistedCheck struct {
 	Def *structs.CheckDefinition
 }
 
-func (a *Agent) persistDir(kind string) string {
-	if a.cfg.DataDir == "" {
+func (s *State) persistDir(kind string) string {
+	if s.cfg.DataDir == "" {
 		return ""
 	}
-	return filepath.Join(a.cfg.DataDir, kind)
+	return filepath.Join(s.cfg.DataDir, kind)
 }
 
 func fileFor(dir, id string) string {
@@ -73,75 +73,75 @@ func writeAtomic(path string, v any) (err error) {
 }
 
 // Persisted files are written and removed with persistMu held, after
-// checking under a.mu that what is written is still registered (or what is
+// checking under s.mu that what is written is still registered (or what is
 // removed is not registered again): a write that lost a race with a
 // deregistration cannot bring its file back, nor a late removal drop the
 // file of a new registration. Lock order: persistMu, then mu.
 
-// persistIf runs do holding persistMu if cond, evaluated under a.mu, holds.
-func (a *Agent) persistIf(cond func() bool, do func()) {
-	if a.cfg.DataDir == "" {
+// persistIf runs do holding persistMu if cond, evaluated under s.mu, holds.
+func (s *State) persistIf(cond func() bool, do func()) {
+	if s.cfg.DataDir == "" {
 		return
 	}
-	a.persistMu.Lock()
-	defer a.persistMu.Unlock()
-	a.mu.Lock()
+	s.persistMu.Lock()
+	defer s.persistMu.Unlock()
+	s.mu.Lock()
 	ok := cond()
-	a.mu.Unlock()
+	s.mu.Unlock()
 	if ok {
 		do()
 	}
 }
 
 // persistDef writes v as the file of kind/id. Caller holds persistMu.
-func (a *Agent) persistDef(kind, id string, v any) {
-	dir := a.persistDir(kind)
+func (s *State) persistDef(kind, id string, v any) {
+	dir := s.persistDir(kind)
 	if dir == "" {
 		return
 	}
 	if err := writeAtomic(fileFor(dir, id), v); err != nil {
-		a.logger.Warn("could not persist definition", "kind", kind, "id", id, "error", err)
+		s.logger.Warn("could not persist definition", "kind", kind, "id", id, "error", err)
 	}
 }
 
 // unpersist removes the file of kind/id. Caller holds persistMu.
-func (a *Agent) unpersist(kind, id string) {
-	if dir := a.persistDir(kind); dir != "" {
+func (s *State) unpersist(kind, id string) {
+	if dir := s.persistDir(kind); dir != "" {
 		if err := os.Remove(fileFor(dir, id)); err != nil && !os.IsNotExist(err) {
-			a.logger.Warn("could not remove persisted definition", "kind", kind, "id", id, "error", err)
+			s.logger.Warn("could not remove persisted definition", "kind", kind, "id", id, "error", err)
 		}
 	}
 }
 
 // persistService keeps an API-registered service while s is still the
 // registration of its ID.
-func (a *Agent) persistService(s *localService, def *structs.ServiceDefinition) {
-	id := s.def.ID
-	a.persistIf(func() bool { return a.services[id] == s },
-		func() { a.persistDef("services", id, persistedService{Def: def}) })
+func (s *State) persistService(svc *service, def *structs.ServiceDefinition) {
+	id := svc.def.ID
+	s.persistIf(func() bool { return s.services[id] == svc },
+		func() { s.persistDef("services", id, persistedService{Def: def}) })
 }
 
 // unpersistService removes a deregistered service's file, unless the ID
 // has been registered again meanwhile.
-func (a *Agent) unpersistService(id string) {
-	a.persistIf(func() bool { _, ok := a.services[id]; return !ok },
-		func() { a.unpersist("services", id) })
+func (s *State) unpersistService(id string) {
+	s.persistIf(func() bool { _, ok := s.services[id]; return !ok },
+		func() { s.unpersist("services", id) })
 }
 
 // persistCheck keeps an API-registered check while c is still the
 // registration of its ID.
-func (a *Agent) persistCheck(c *localCheck, def *structs.CheckDefinition) {
-	id := c.hc.CheckID
-	a.persistIf(func() bool { return a.checks[id] == c },
-		func() { a.persistDef("checks", id, persistedCheck{Def: def}) })
+func (s *State) persistCheck(c *check, def *structs.CheckDefinition) {
+	id := c.id
+	s.persistIf(func() bool { return s.checks[id] == c },
+		func() { s.persistDef("checks", id, persistedCheck{Def: def}) })
 }
 
 // dropCheckFiles removes a removed check's definition and TTL state,
-// unless the ID has been registered again meanwhile. Call it without a.mu.
-func (a *Agent) dropCheckFiles(id string) {
-	a.persistIf(func() bool { _, ok := a.checks[id]; return !ok }, func() {
-		a.unpersist("checks", id)
-		a.unpersist(stateKind, id)
+// unless the ID has been registered again meanwhile. Call it without s.mu.
+func (s *State) dropCheckFiles(id string) {
+	s.persistIf(func() bool { _, ok := s.checks[id]; return !ok }, func() {
+		s.unpersist("checks", id)
+		s.unpersist(stateKind, id)
 	})
 }
 
@@ -161,48 +161,48 @@ var stateKind = filepath.Join("checks", "state")
 
 // persistCheckState keeps a TTL check's status and output, as they are
 // when written, until expires; nothing once c is no longer registered.
-func (a *Agent) persistCheckState(c *localCheck, expires time.Time) {
-	id := c.hc.CheckID
+func (s *State) persistCheckState(c *check, expires time.Time) {
+	id := c.id
 	var st persistedCheckState
-	a.persistIf(func() bool {
-		if a.checks[id] != c {
+	s.persistIf(func() bool {
+		if s.checks[id] != c {
 			return false
 		}
 		st = persistedCheckState{CheckID: id, Status: c.hc.Status, Output: c.hc.Output, Expires: expires.UnixNano()}
 		return true
-	}, func() { a.persistDef(stateKind, id, st) })
+	}, func() { s.persistDef(stateKind, id, st) })
 }
 
 // restoreCheckState gives a new TTL check its persisted state, unless that
-// has expired (then the file goes). Call it without a.mu.
-func (a *Agent) restoreCheckState(lc *localCheck) {
-	dir := a.persistDir(stateKind)
+// has expired (then the file goes). Call it without s.mu.
+func (s *State) restoreCheckState(lc *check) {
+	dir := s.persistDir(stateKind)
 	if dir == "" || lc.ttl == 0 {
 		return
 	}
-	id := lc.hc.CheckID
-	a.persistMu.Lock()
-	defer a.persistMu.Unlock()
+	id := lc.id
+	s.persistMu.Lock()
+	defer s.persistMu.Unlock()
 	b, err := os.ReadFile(fileFor(dir, id))
 	if err != nil {
 		return
 	}
 	var st persistedCheckState
 	if err := json.Unmarshal(b, &st); err != nil || st.CheckID != id || !validStatus(st.Status) {
-		a.logger.Warn("skipping unreadable check state", "check", id, "error", err)
+		s.logger.Warn("skipping unreadable check state", "check", id, "error", err)
 		return
 	}
 	if time.Now().UnixNano() >= st.Expires {
-		a.unpersist(stateKind, id)
+		s.unpersist(stateKind, id)
 		return
 	}
 	lc.hc.Status, lc.hc.Output = st.Status, st.Output
 }
 
-// loadPersisted re-registers what the API registered before a restart.
-func (a *Agent) loadPersisted() error {
+// LoadPersisted re-registers what the API registered before a restart.
+func (s *State) LoadPersisted() error {
 	for _, kind := range []string{"services", "checks"} {
-		dir := a.persistDir(kind)
+		dir := s.persistDir(kind)
 		if dir == "" {
 			return nil
 		}
@@ -224,21 +224,21 @@ func (a *Agent) loadPersisted() error {
 			if kind == "services" {
 				var p persistedService
 				if err := json.Unmarshal(b, &p); err != nil || p.Def == nil {
-					a.logger.Warn("skipping unreadable persisted service", "file", e.Name(), "error", err)
+					s.logger.Warn("skipping unreadable persisted service", "file", e.Name(), "error", err)
 					continue
 				}
-				if err := a.serviceRegister(a.ctx, p.Def, false, false, false); err != nil {
+				if err := s.AddService(p.Def, false, false); err != nil {
 					return fmt.Errorf("restore service %q: %w", p.Def.Name, err)
 				}
 				continue
 			}
 			var p persistedCheck
 			if err := json.Unmarshal(b, &p); err != nil || p.Def == nil {
-				a.logger.Warn("skipping unreadable persisted check", "file", e.Name(), "error", err)
+				s.logger.Warn("skipping unreadable persisted check", "file", e.Name(), "error", err)
 				continue
 			}
-			if err := a.checkRegister(a.ctx, p.Def, false, false); err != nil {
-				a.logger.Warn("could not restore check", "check", p.Def.Name, "error", err)
+			if err := s.AddCheck(p.Def, false); err != nil {
+				s.logger.Warn("could not restore check", "check", p.Def.Name, "error", err)
 			}
 		}
 	}

@@ -1,0 +1,173 @@
+package local
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/minconsul/minconsul/agent/checks"
+	"github.com/minconsul/minconsul/structs"
+)
+
+// validateService turns a definition into the catalog's NodeService and
+// its checks, with Consul's defaults and messages.
+func (s *State) validateService(def *structs.ServiceDefinition) (*structs.NodeService, []*check, error) {
+	if def == nil {
+		return nil, nil, structs.BadRequest("Request decode failed: empty body")
+	}
+	if def.Name == "" {
+		return nil, nil, structs.BadRequest("Missing service name")
+	}
+	if def.Port < 0 || def.Port > 65535 {
+		return nil, nil, structs.BadRequest(fmt.Sprintf("Invalid service port: %d", def.Port))
+	}
+	ns := &structs.NodeService{
+		ID: def.ID, Service: def.Name, Tags: append([]string{}, def.Tags...), Address: def.Address,
+		TaggedAddresses: def.TaggedAddresses, Meta: map[string]string{}, Port: def.Port,
+		EnableTagOverride: def.EnableTagOverride, Weights: structs.Weights{Passing: 1, Warning: 1},
+	}
+	if ns.ID == "" {
+		ns.ID = ns.Service
+	}
+	for k, v := range def.Meta {
+		if k == "" {
+			return nil, nil, structs.BadRequest("Invalid Service Meta: Key cannot be blank")
+		}
+		ns.Meta[k] = v
+	}
+	if def.Weights != nil {
+		if def.Weights.Passing < 1 {
+			return nil, nil, structs.BadRequest("Passing must be greater than 0")
+		}
+		if def.Weights.Warning < 0 {
+			return nil, nil, structs.BadRequest("Warning must be greater or equal than 0")
+		}
+		ns.Weights = *def.Weights
+	}
+	var defs []*structs.CheckDefinition
+	if def.Check != nil {
+		defs = append(defs, def.Check)
+	}
+	defs = append(defs, def.Checks...)
+	var out []*check
+	for i, cd := range defs {
+		if cd == nil {
+			continue
+		}
+		c := *cd
+		c.ServiceID = ns.ID
+		if c.CheckID == "" && c.ID == "" {
+			c.CheckID = "service:" + ns.ID
+			if len(defs) > 1 {
+				c.CheckID = fmt.Sprintf("service:%s:%d", ns.ID, i+1)
+			}
+		}
+		if c.Name == "" {
+			c.Name = fmt.Sprintf("Service '%s' check", ns.Service)
+		}
+		lc, err := s.validateCheck(&c, ns)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, lc)
+	}
+	return ns, out, nil
+}
+
+// validateCheck builds a runnable check from a definition.
+func (s *State) validateCheck(def *structs.CheckDefinition, svc *structs.NodeService) (*check, error) {
+	id := def.CheckID
+	if id == "" {
+		id = def.ID
+	}
+	if def.Name == "" {
+		return nil, structs.BadRequest("Missing check name")
+	}
+	if id == "" {
+		id = def.Name
+	}
+	status := def.Status
+	if status == "" {
+		status = structs.HealthCritical
+	}
+	if !validStatus(status) {
+		return nil, structs.BadRequest("Status for checks must 'passing', 'warning', 'critical'")
+	}
+	hc := &structs.HealthCheck{
+		Node: s.cfg.NodeName, CheckID: id, Name: def.Name, Status: status, Notes: def.Notes,
+		ServiceID: def.ServiceID, ServiceTags: []string{},
+		Definition: structs.HealthCheckDefinition{
+			HTTP: def.HTTP, Header: def.Header, Method: def.Method, Body: def.Body, TCP: def.TCP,
+			Interval: def.Interval, Timeout: def.Timeout, TTL: def.TTL,
+			DeregisterCriticalServiceAfter: def.DeregisterCriticalServiceAfter,
+		},
+	}
+	if svc != nil {
+		hc.ServiceName, hc.ServiceTags = svc.Service, append([]string{}, svc.Tags...)
+	}
+	c := &check{id: id, hc: hc, def: def}
+	parse := func(field, v string) (time.Duration, error) {
+		if v == "" {
+			return 0, nil
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return 0, structs.BadRequest(fmt.Sprintf("Invalid check %s: %q: %v", field, v, err))
+		}
+		return d, nil
+	}
+	ttl, err := parse("TTL", def.TTL)
+	if err != nil {
+		return nil, err
+	}
+	interval, err := parse("Interval", def.Interval)
+	if err != nil {
+		return nil, err
+	}
+	timeout, err := parse("Timeout", def.Timeout)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := parse("DeregisterCriticalServiceAfter", def.DeregisterCriticalServiceAfter); err != nil {
+		return nil, err
+	}
+	args := def.ScriptArgs
+	if len(args) == 0 {
+		args = def.Args
+	}
+	switch {
+	case def.TTL != "":
+		if ttl <= 0 {
+			return nil, structs.BadRequest("TTL must be > 0 for TTL checks")
+		}
+		hc.Type, c.ttl = "ttl", ttl
+	case def.HTTP != "" || def.TCP != "" || len(args) > 0:
+		if interval <= 0 {
+			return nil, structs.BadRequest("Interval must be > 0 for Script, HTTP, H2PING, or TCP checks")
+		}
+		if timeout <= 0 {
+			timeout = 10 * time.Second
+		}
+		hc.Interval, hc.Timeout = interval.String(), timeout.String()
+		switch {
+		case def.HTTP != "":
+			hc.Type, c.probe = "http", &checks.HTTP{URL: def.HTTP, Method: def.Method, Header: def.Header, Body: def.Body,
+				Every: interval, Timeout: timeout, TLSSkipVerify: def.TLSSkipVerify}
+		case def.TCP != "":
+			hc.Type, c.probe = "tcp", &checks.TCP{Addr: def.TCP, Every: interval, Timeout: timeout}
+		default:
+			if !s.cfg.EnableScriptChecks {
+				return nil, structs.BadRequest("Scripts are disabled on this agent; to enable, configure 'enable_script_checks' or 'enable_local_script_checks' to true")
+			}
+			hc.Type, c.probe = "script", &checks.Script{Args: args, Every: interval, Timeout: timeout}
+		}
+	case def.DockerContainerID != "":
+		return nil, structs.BadRequest("Docker checks are not supported by minconsul")
+	default:
+		return nil, structs.BadRequest("Invalid check: TTL, HTTP, TCP or ScriptArgs must be set")
+	}
+	return c, nil
+}
+
+func validStatus(s string) bool {
+	return s == structs.HealthPassing || s == structs.HealthWarning || s == structs.HealthCritical
+}
