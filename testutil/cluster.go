@@ -5,13 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -52,18 +50,12 @@ type Cluster struct {
 
 // Node is one agent process (which may be stopped, killed or restarted).
 type Node struct {
-	c       *Cluster
-	Name    string
-	IP      string
-	Server  bool
-	DataDir string
-	join    []string
+	NodeProc
+	c      *Cluster
+	Server bool
+	join   []string
 
 	mu      sync.Mutex
-	log     strings.Builder
-	proc    *Proc
-	addrs   Addrs
-	starts  int
 	stopped bool // SIGSTOPped
 }
 
@@ -98,7 +90,7 @@ func NewCluster(t testing.TB, opts ClusterOptions) *Cluster {
 	// test binaries (one per package) over distinct ranges.
 	netN := 1 + (100+os.Getpid()%100+int(clusterSeq.Add(1)))%250
 	for i := 0; i < opts.Servers+opts.Clients; i++ {
-		n := &Node{c: c, IP: fmt.Sprintf("127.0.%d.%d", netN, 10+i), Server: i < opts.Servers}
+		n := &Node{c: c, NodeProc: NodeProc{IP: fmt.Sprintf("127.0.%d.%d", netN, 10+i), Bin: c.bin}, Server: i < opts.Servers}
 		if n.Server {
 			n.Name = fmt.Sprintf("s%d", i+1)
 			c.Servers = append(c.Servers, n)
@@ -110,7 +102,7 @@ func NewCluster(t testing.TB, opts ClusterOptions) *Cluster {
 	}
 	t.Cleanup(func() {
 		for _, n := range c.Nodes() {
-			n.kill()
+			n.NodeProc.Kill()
 		}
 		if t.Failed() {
 			for _, n := range c.Nodes() {
@@ -167,56 +159,14 @@ func (c *Cluster) Running(nodes []*Node) []*Node {
 
 // start runs the agent; on a restart every port is the one it had.
 func (n *Node) start(extra []string) {
-	t := n.c.t
-	t.Helper()
-	n.mu.Lock()
-	ports := n.addrs.PortFlags()
-	n.starts++
-	fmt.Fprintf(&n.log, "---- start #%d at %s ----\n", n.starts, time.Now().Format(time.RFC3339Nano))
-	n.mu.Unlock()
-	args := append([]string{"agent", "-node", n.Name, "-data-dir", n.DataDir,
-		"-bind", n.IP, "-advertise", n.IP, "-client", n.IP,
-		"-config-file", n.c.config, "-log-level", "debug"}, ports...)
-	for _, j := range n.join {
-		args = append(args, "-retry-join", j)
-	}
-	args = append(args, extra...)
-	p, err := StartProc(context.Background(), n.c.bin, args, func(line string) {
-		n.mu.Lock()
-		n.log.WriteString(line + "\n")
-		n.mu.Unlock()
-	}, 20*time.Second)
-	if err != nil {
-		t.Fatalf("%s: %v\n%s", n.Name, err, n.Logs())
+	n.c.t.Helper()
+	extra = append([]string{"-config-file", n.c.config, "-log-level", "debug"}, extra...)
+	if err := n.Start(context.Background(), n.join, extra...); err != nil {
+		n.c.t.Fatal(err)
 	}
 	n.mu.Lock()
-	n.proc, n.addrs, n.stopped = p, p.Addrs, false
+	n.stopped = false
 	n.mu.Unlock()
-}
-
-// Logs is everything the node logged over all its starts.
-func (n *Node) Logs() string {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.log.String()
-}
-
-// HTTPAddr, DNSAddr, SerfAddr are host:port; ServerAddr is the Raft/RPC address.
-func (n *Node) HTTPAddr() string { n.mu.Lock(); defer n.mu.Unlock(); return n.addrs.HTTP }
-func (n *Node) DNSAddr() string  { n.mu.Lock(); defer n.mu.Unlock(); return n.addrs.DNS }
-func (n *Node) SerfAddr() string { n.mu.Lock(); defer n.mu.Unlock(); return n.addrs.Serf }
-func (n *Node) ServerAddr() string {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return net.JoinHostPort(n.IP, strconv.Itoa(n.addrs.ServerPort))
-}
-
-// Alive reports a process that has not exited (a SIGSTOPped one counts).
-func (n *Node) Alive() bool {
-	n.mu.Lock()
-	p := n.proc
-	n.mu.Unlock()
-	return p != nil && p.Alive()
 }
 
 // Client is an official API client talking to this node, with a timeout
@@ -237,9 +187,7 @@ func (n *Node) ClientTimeout(d time.Duration) *api.Client {
 
 func (n *Node) signal(sig syscall.Signal) {
 	n.c.t.Helper()
-	n.mu.Lock()
-	p := n.proc
-	n.mu.Unlock()
+	p := n.Proc()
 	if p == nil || !p.Alive() {
 		n.c.t.Fatalf("%s: not running (signal %v)", n.Name, sig)
 	}
@@ -248,8 +196,8 @@ func (n *Node) signal(sig syscall.Signal) {
 	}
 	n.mu.Lock()
 	n.stopped = sig == syscall.SIGSTOP
-	fmt.Fprintf(&n.log, "---- %v at %s ----\n", sig, time.Now().Format(time.RFC3339Nano))
 	n.mu.Unlock()
+	n.Note("%v", sig)
 }
 
 // Kill SIGKILLs the process and waits until it is gone.
@@ -259,20 +207,9 @@ func (n *Node) Kill() {
 	n.waitExit(10 * time.Second)
 }
 
-func (n *Node) kill() {
-	n.mu.Lock()
-	p := n.proc
-	n.mu.Unlock()
-	if p != nil {
-		p.Kill()
-	}
-}
-
 func (n *Node) waitExit(d time.Duration) {
 	n.c.t.Helper()
-	n.mu.Lock()
-	p := n.proc
-	n.mu.Unlock()
+	p := n.Proc()
 	if err := p.WaitExit(d); err != nil && p.Alive() {
 		n.c.t.Fatalf("%s: %v after being asked to exit", n.Name, err)
 	}

@@ -1,5 +1,13 @@
-// Command minconsul-bench runs the benchkit measurements, each against its
-// bare baseline in the same run, and prints one table.
+// Command minconsul-bench measures minconsul against bare baselines in the
+// same run, and prints one table: KV GET over HTTP against a net/http
+// server replaying the agent's exact answer, KV PUT group commit on disk,
+// DNS SRV against a miekg/dns server replaying the agent's exact reply,
+// the wake-up of parked blocking queries, the real binary's idle RSS and
+// time to a leader, and a 3-server cluster against a 3-member etcd. In
+// process it runs the agent exactly as the binary wires it
+// (cmd/minconsul/wire); as processes, the built binary. Every port is
+// bound on :0 and read back (etcd's are picked that way too, see
+// etcd.go). The Go benchmarks in bench_test.go call the same functions.
 package main
 
 import (
@@ -12,14 +20,12 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-
-	"github.com/minconsul/minconsul/internal/benchkit"
 )
 
 func main() {
-	benchkit.RunChildIfRequested()
+	RunChildIfRequested()
 	var (
-		o    benchkit.Options
+		o    Options
 		only string
 	)
 	flag.DurationVar(&o.Duration, "duration", 2*time.Second, "measured load per side")
@@ -46,10 +52,10 @@ func main() {
 	fmt.Printf("minconsul-bench: %s/%s, %d CPUs, GOMAXPROCS=%d, duration %s, concurrency %d, load average %s\n\n",
 		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), o.Duration, o.Concurrency, loadAvg())
 	var (
-		results []benchkit.Result
+		results []Result
 		failed  bool
 	)
-	step := func(key, what string, f func() ([]benchkit.Result, error)) {
+	step := func(key, what string, f func() ([]Result, error)) {
 		if !run(key) || ctx.Err() != nil {
 			return
 		}
@@ -58,39 +64,39 @@ func main() {
 		if err != nil {
 			failed = true
 			fmt.Fprintf(os.Stderr, "(%s) %s: %v\n", key, what, err)
-			results = append(results, benchkit.Result{Name: what, Target: "-", Note: "ERROR: " + err.Error()})
+			results = append(results, Result{Name: what, Target: "-", Note: "ERROR: " + err.Error()})
 			return
 		}
 		results = append(results, rs...)
 	}
-	step("a", "kv get http", func() ([]benchkit.Result, error) {
-		r, err := benchkit.KVGet(ctx, o)
-		return []benchkit.Result{r}, err
+	step("a", "kv get http", func() ([]Result, error) {
+		r, err := KVGet(ctx, o)
+		return []Result{r}, err
 	})
-	step("b", "kv put disk", func() ([]benchkit.Result, error) {
-		rs, _, err := benchkit.KVPutDisk(ctx, o)
+	step("b", "kv put disk", func() ([]Result, error) {
+		rs, _, err := KVPutDisk(ctx, o)
 		return rs, err
 	})
-	step("c", "dns srv udp", func() ([]benchkit.Result, error) {
-		r, err := benchkit.DNSSRV(ctx, o)
-		return []benchkit.Result{r}, err
+	step("c", "dns srv udp", func() ([]Result, error) {
+		r, err := DNSSRV(ctx, o)
+		return []Result{r}, err
 	})
-	step("d", "blocking wake", func() ([]benchkit.Result, error) {
-		rs, _, err := benchkit.BlockingWake(ctx, o)
+	step("d", "blocking wake", func() ([]Result, error) {
+		rs, _, err := BlockingWake(ctx, o)
 		return rs, err
 	})
-	step("e", "idle rss + startup", func() ([]benchkit.Result, error) {
-		return benchkit.IdleRSS(ctx, o)
+	step("e", "idle rss + startup", func() ([]Result, error) {
+		return IdleRSS(ctx, o)
 	})
 
-	step("f", "3-node throughput vs etcd", func() ([]benchkit.Result, error) {
-		return benchkit.ClusterThroughput(ctx, o)
+	step("f", "3-node throughput vs etcd", func() ([]Result, error) {
+		return ClusterThroughput(ctx, o)
 	})
-	step("g", "leader failover", func() ([]benchkit.Result, error) {
-		return benchkit.Failover(ctx, o)
+	step("g", "leader failover", func() ([]Result, error) {
+		return Failover(ctx, o)
 	})
-	step("h", "dns removal of a dead node", func() ([]benchkit.Result, error) {
-		return benchkit.DNSRemoval(ctx, o)
+	step("h", "dns removal of a dead node", func() ([]Result, error) {
+		return DNSRemoval(ctx, o)
 	})
 
 	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)

@@ -1,4 +1,4 @@
-package benchkit
+package main
 
 import (
 	"context"
@@ -162,7 +162,7 @@ func TestBenchkit_Smoke(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	bin, err := BuildBinary(ctx, t.TempDir())
+	bin, err := testutil.BuildBinary(ctx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

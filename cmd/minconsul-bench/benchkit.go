@@ -1,12 +1,4 @@
-// Package benchkit measures minconsul against bare baselines in the same
-// run: KV GET over HTTP against a net/http server replaying the agent's
-// exact answer, KV PUT group commit on disk, DNS SRV against a miekg/dns
-// server replaying the agent's exact reply, the wake-up of parked blocking
-// queries, and the real binary's idle RSS and time to a leader. Each
-// function runs one measurement and returns figures; cmd/minconsul-bench
-// and the Go benchmarks in this package are thin callers. It only talks to
-// an agent through agent.New/Start and its network ports.
-package benchkit
+package main
 
 import (
 	"context"
@@ -21,6 +13,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/minconsul/minconsul/agent"
 	"github.com/minconsul/minconsul/cmd/minconsul/wire"
+	"github.com/minconsul/minconsul/testutil/testagent"
 )
 
 // Options sizes the measurements. Zero fields take the defaults below.
@@ -121,16 +114,8 @@ func (r Result) String() string {
 }
 
 // DevConfig is an in-memory (-dev) agent on loopback with port 0
-// everywhere (HTTP, DNS, Serf), like testagent.DefaultConfig.
-func DevConfig(name string) *agent.Config {
-	return &agent.Config{
-		NodeName: name, Datacenter: "dc1", Domain: "consul.", Dev: true, Server: true, Bootstrap: true,
-		BindAddr: "127.0.0.1", AdvertiseAddr: "127.0.0.1",
-		HTTPAddr: "127.0.0.1:0", DNSAddr: "127.0.0.1:0",
-		SerfLANPort: 0, RaftMultiplier: 1, UIEnabled: true,
-		DNS: agent.DNSConfig{AllowStale: true, UDPAnswerLimit: 3, RecursorTimeout: 2 * time.Second},
-	}
-}
+// everywhere: the tests' own configuration.
+func DevConfig(name string) *agent.Config { return testagent.DefaultConfig(name) }
 
 // DiskConfig is a single bootstrapped server with its Raft log, stable
 // store and snapshots in dataDir (real fsyncs) and Raft on 127.0.0.1:0.
@@ -175,35 +160,9 @@ func NewHTTPClient(conc int) *http.Client {
 	}}
 }
 
-// freePort asks the kernel for a free loopback port. Only the external
-// binary needs this (its flags take port numbers); in-process agents bind
-// port 0 and read the address back.
-func freePort(network string) (int, error) {
-	switch network {
-	case "udp":
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		defer pc.Close()
-		return pc.LocalAddr().(*net.UDPAddr).Port, nil
-	default:
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		defer ln.Close()
-		return ln.Addr().(*net.TCPAddr).Port, nil
-	}
-}
-
 func ratio(a, b float64) float64 {
 	if b == 0 {
 		return 0
 	}
 	return a / b
-}
-
-func netListenTCP(port int) (net.Listener, error) {
-	return net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 }

@@ -1,9 +1,8 @@
-package benchkit
+package main
 
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -64,19 +63,7 @@ func HTTPPutOp(ctx context.Context, client *http.Client, url string) func() erro
 		if err != nil {
 			return err
 		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		_, err = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			return err
-		}
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("PUT %s: status %d", url, resp.StatusCode)
-		}
-		return nil
+		return roundTrip(client, req)
 	}
 }
 

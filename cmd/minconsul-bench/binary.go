@@ -1,4 +1,4 @@
-package benchkit
+package main
 
 import (
 	"bufio"
@@ -9,104 +9,57 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/minconsul/minconsul/testutil"
 )
-
-// BuildBinary builds cmd/minconsul into dir with the flags testutil.Binary
-// uses (so the build cache is shared) and returns its path.
-func BuildBinary(ctx context.Context, dir string) (string, error) {
-	out := filepath.Join(dir, "minconsul")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/minconsul")
-	cmd.Dir = RepoRoot()
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/minconsul: %v\n%s", err, b)
-	}
-	return out, nil
-}
-
-// RepoRoot is the module root, found from this file's location.
-func RepoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Dir(filepath.Dir(filepath.Dir(file)))
-}
 
 // DevProcess is a `minconsul agent -dev` child process.
 type DevProcess struct {
-	Cmd     *exec.Cmd
-	HTTP    string // host:port
-	Started time.Time
-	Leader  time.Duration // process start -> first non-empty /v1/status/leader
+	*testutil.Proc
+	Leader time.Duration // process start -> first non-empty /v1/status/leader
 }
 
-// StartDevProcess runs `bin agent -dev` on free loopback ports and waits
-// for /v1/status/leader to name a leader.
+// StartDevProcess runs `bin agent -dev` with every port 0 (which makes it
+// a lone -dev agent: in-memory Raft, no gossip) and waits for
+// /v1/status/leader to name a leader.
 func StartDevProcess(ctx context.Context, bin string) (*DevProcess, error) {
-	httpPort, err := freePort("tcp")
+	log := &limitedWriter{n: 64 << 10}
+	started := time.Now()
+	p, err := testutil.StartProc(ctx, bin, append([]string{"agent", "-dev", "-node", "bench",
+		"-client", "127.0.0.1", "-bind", "127.0.0.1"}, testutil.Addrs{}.PortFlags()...),
+		func(line string) { fmt.Fprintln(log, line) }, 20*time.Second)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w\n%s", err, log.String())
 	}
-	dnsPort, err := freeDNSPort()
-	if err != nil {
-		return nil, err
-	}
-	serverPort, err := freePort("tcp")
-	if err != nil {
-		return nil, err
-	}
-	p := &DevProcess{HTTP: fmt.Sprintf("127.0.0.1:%d", httpPort)}
-	p.Cmd = exec.Command(bin, "agent", "-dev", "-node", "bench",
-		"-client", "127.0.0.1", "-bind", "127.0.0.1",
-		"-http-port", strconv.Itoa(httpPort), "-dns-port", strconv.Itoa(dnsPort),
-		"-server-port", strconv.Itoa(serverPort))
-	stderr := &limitedWriter{n: 64 << 10}
-	p.Cmd.Stderr = stderr
-	p.Started = time.Now()
-	if err := p.Cmd.Start(); err != nil {
-		return nil, err
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- p.Cmd.Wait() }()
 	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	url := "http://" + p.HTTP + "/v1/status/leader"
-	deadline := p.Started.Add(20 * time.Second)
+	deadline := started.Add(20 * time.Second)
 	for {
 		if leader, err := getString(ctx, client, url); err == nil && leader != `""` && leader != "" {
-			p.Leader = time.Since(p.Started)
-			// Keep reaping the process in the background.
-			go func() { <-exited }()
-			return p, nil
+			return &DevProcess{Proc: p, Leader: time.Since(started)}, nil
 		}
-		select {
-		case err := <-exited:
-			return nil, fmt.Errorf("minconsul exited before electing a leader: %v\n%s", err, stderr.String())
-		default:
+		if !p.Alive() {
+			return nil, fmt.Errorf("minconsul exited before electing a leader: %v\n%s", p.Err(), log.String())
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			p.Stop()
-			return nil, fmt.Errorf("no leader on %s within 20s\n%s", url, stderr.String())
+			p.Kill()
+			return nil, fmt.Errorf("no leader on %s within 20s\n%s", url, log.String())
 		}
 		time.Sleep(time.Millisecond) // poll interval, bounded by the deadline
 	}
 }
 
 // Stop kills the process.
-func (p *DevProcess) Stop() {
-	if p.Cmd.Process != nil {
-		_ = p.Cmd.Process.Kill()
-	}
-}
+func (p *DevProcess) Stop() { p.Kill() }
 
 // RSS reads VmRSS of the process in bytes.
 func (p *DevProcess) RSS() (uint64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.Cmd.Process.Pid))
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.Pid()))
 	if err != nil {
 		return 0, err
 	}
@@ -133,7 +86,7 @@ func IdleRSS(ctx context.Context, o Options) ([]Result, error) {
 			return nil, err
 		}
 		defer os.RemoveAll(dir)
-		if bin, err = BuildBinary(ctx, dir); err != nil {
+		if bin, err = testutil.BuildBinary(ctx, dir); err != nil {
 			return nil, err
 		}
 	}
@@ -196,22 +149,6 @@ func getString(ctx context.Context, client *http.Client, url string) (string, er
 		return "", fmt.Errorf("status %d", resp.StatusCode)
 	}
 	return strings.TrimSpace(string(b)), nil
-}
-
-// freeDNSPort finds a port free for both UDP and TCP.
-func freeDNSPort() (int, error) {
-	for i := 0; i < 20; i++ {
-		p, err := freePort("udp")
-		if err != nil {
-			return 0, err
-		}
-		ln, err := netListenTCP(p)
-		if err == nil {
-			ln.Close()
-			return p, nil
-		}
-	}
-	return 0, errors.New("no port free for both UDP and TCP")
 }
 
 // limitedWriter keeps the first n bytes of a child's output.

@@ -1,4 +1,4 @@
-package benchkit
+package main
 
 import (
 	"context"
@@ -79,21 +79,25 @@ func HTTPGetOp(ctx context.Context, client *http.Client, url string) func() erro
 	if err != nil {
 		return func() error { return err }
 	}
-	return func() error {
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		_, err = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			return err
-		}
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET %s: status %d", url, resp.StatusCode)
-		}
-		return nil
+	return func() error { return roundTrip(client, req) }
+}
+
+// roundTrip sends req on a keep-alive client and discards the answer,
+// which must be a 200.
+func roundTrip(client *http.Client, req *http.Request) error {
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
 	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s %s: status %d", req.Method, req.URL, resp.StatusCode)
+	}
+	return nil
 }
 
 // LoadHTTPGet drives GET url with conc keep-alive clients and returns req/s.

@@ -1,4 +1,4 @@
-package benchkit
+package main
 
 import (
 	"bytes"
@@ -7,20 +7,25 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 )
 
 // EtcdCluster is an etcd 3.4 cluster of real processes (Debian's
-// etcd-server), one member per loopback IP on etcd's standard ports 2379
-// (client) and 2380 (peer): etcd's --initial-cluster needs the peer
-// addresses before start, so port 0 is impossible; the IPs are reserved
-// for it. It is spoken to through its gRPC gateway (HTTP/JSON), so no etcd
-// client library is needed.
+// etcd-server), one member per loopback IP. It is spoken to through its
+// gRPC gateway (HTTP/JSON), so no etcd client library is needed.
+//
+// Ports: etcd cannot take port 0. --initial-cluster must name every
+// member's peer URL before any starts, and a client URL listened on :0
+// could not be advertised (etcd does not log the port it got at the levels
+// kept here). So each port is picked by binding :0 on the member's IP,
+// reading it and closing it just before etcd starts; the IPs are used by
+// nothing else, which leaves the usual window of such a pick all but
+// empty.
 type EtcdCluster struct {
 	URLs    []string // client URLs
 	members []*etcdMember
@@ -30,14 +35,7 @@ type etcdMember struct {
 	name   string
 	cmd    *exec.Cmd
 	exited chan struct{}
-	mu     sync.Mutex
-	log    tailBuffer
-}
-
-func (m *etcdMember) Write(p []byte) (int, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.log.Write(p)
+	log    limitedWriter
 }
 
 // StartEtcdCluster starts one member per IP with data dirs under dir and
@@ -48,21 +46,30 @@ func StartEtcdCluster(ctx context.Context, dir string, ips []string) (*EtcdClust
 	if err != nil {
 		return nil, errNoEtcd
 	}
-	var initial []string
+	var initial, clients, peers []string
 	for i, ip := range ips {
-		initial = append(initial, fmt.Sprintf("e%d=http://%s:2380", i+1, ip))
+		client, err := pickPort(ip)
+		if err != nil {
+			return nil, err
+		}
+		peer, err := pickPort(ip)
+		if err != nil {
+			return nil, err
+		}
+		clients, peers = append(clients, "http://"+client), append(peers, "http://"+peer)
+		initial = append(initial, fmt.Sprintf("e%d=%s", i+1, peers[i]))
 	}
 	c := &EtcdCluster{}
-	for i, ip := range ips {
-		m := &etcdMember{name: fmt.Sprintf("e%d", i+1), exited: make(chan struct{})}
-		client, peer := fmt.Sprintf("http://%s:2379", ip), fmt.Sprintf("http://%s:2380", ip)
+	for i := range ips {
+		m := &etcdMember{name: fmt.Sprintf("e%d", i+1), exited: make(chan struct{}), log: limitedWriter{n: 256 << 10}}
+		client, peer := clients[i], peers[i]
 		m.cmd = exec.Command(bin,
 			"--name", m.name, "--data-dir", filepath.Join(dir, m.name),
 			"--listen-client-urls", client, "--advertise-client-urls", client,
 			"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
 			"--initial-cluster", strings.Join(initial, ","), "--initial-cluster-state", "new",
 			"--initial-cluster-token", "minconsul-bench", "--logger", "zap", "--log-level", "warn")
-		m.cmd.Stdout, m.cmd.Stderr = m, m
+		m.cmd.Stdout, m.cmd.Stderr = &m.log, &m.log
 		if err := m.cmd.Start(); err != nil {
 			c.Stop()
 			return nil, fmt.Errorf("start etcd %s: %w", m.name, err)
@@ -98,7 +105,18 @@ func StartEtcdCluster(ctx context.Context, dir string, ips []string) (*EtcdClust
 	return c, nil
 }
 
-func (m *etcdMember) logs() string { m.mu.Lock(); defer m.mu.Unlock(); return m.log.String() }
+func (m *etcdMember) logs() string { return m.log.String() }
+
+// pickPort binds ip:0, reads the port the kernel chose and frees it for
+// etcd (see EtcdCluster).
+func pickPort(ip string) (string, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
 
 func (c *EtcdCluster) logs() string {
 	var b strings.Builder

@@ -1,4 +1,4 @@
-package benchkit
+package main
 
 import (
 	"bytes"
@@ -13,26 +13,15 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
 // ProcNode is one minconsul server running as a process of the built
-// binary on its own loopback IP. Every port is 0 on the first start and
-// read back from its log; a restart reuses them so the Raft and gossip
-// addresses stay the same.
+// binary on its own loopback IP (see testutil.NodeProc).
 type ProcNode struct {
-	Name, IP, DataDir string
-
-	bin    string
+	testutil.NodeProc
 	config string // -config-file, "" for none
 	expect int    // -bootstrap-expect
-
-	mu     sync.Mutex
-	log    tailBuffer
-	proc   *testutil.Proc
-	addrs  testutil.Addrs
-	starts int
 }
 
 // ProcCluster is N minconsul servers started with -bootstrap-expect N
@@ -46,8 +35,9 @@ type ProcCluster struct {
 func StartProcCluster(ctx context.Context, bin, dir string, ips []string, configFile string) (*ProcCluster, error) {
 	c := &ProcCluster{}
 	for i, ip := range ips {
-		c.Nodes = append(c.Nodes, &ProcNode{Name: fmt.Sprintf("n%d", i+1), IP: ip, DataDir: filepath.Join(dir, fmt.Sprintf("n%d", i+1)),
-			bin: bin, config: configFile, expect: len(ips)})
+		name := fmt.Sprintf("n%d", i+1)
+		c.Nodes = append(c.Nodes, &ProcNode{NodeProc: testutil.NodeProc{Name: name, IP: ip, DataDir: filepath.Join(dir, name),
+			Bin: bin, MaxLog: 256 << 10}, config: configFile, expect: len(ips)})
 	}
 	for i, n := range c.Nodes {
 		var join []string
@@ -67,65 +57,14 @@ func StartProcCluster(ctx context.Context, bin, dir string, ips []string, config
 }
 
 func (n *ProcNode) start(ctx context.Context, join []string) error {
-	n.mu.Lock()
-	ports := n.addrs.PortFlags()
-	n.starts++
-	fmt.Fprintf(&n.log, "---- start #%d at %s ----\n", n.starts, time.Now().Format(time.RFC3339Nano))
-	n.mu.Unlock()
-	args := append([]string{"agent", "-node", n.Name, "-data-dir", n.DataDir,
-		"-bind", n.IP, "-advertise", n.IP, "-client", n.IP}, ports...)
+	extra := []string{"-bootstrap-expect", strconv.Itoa(n.expect)}
 	if n.expect == 1 {
-		args = append(args, "-bootstrap")
-	} else {
-		args = append(args, "-bootstrap-expect", strconv.Itoa(n.expect))
+		extra = []string{"-bootstrap"}
 	}
 	if n.config != "" {
-		args = append(args, "-config-file", n.config)
+		extra = append(extra, "-config-file", n.config)
 	}
-	for _, j := range join {
-		args = append(args, "-retry-join", j)
-	}
-	p, err := testutil.StartProc(ctx, n.bin, args, func(line string) {
-		n.mu.Lock()
-		n.log.WriteString(line + "\n")
-		n.mu.Unlock()
-	}, 20*time.Second)
-	if err != nil {
-		return fmt.Errorf("%s: %w:\n%s", n.Name, err, n.Logs())
-	}
-	n.mu.Lock()
-	n.proc, n.addrs = p, p.Addrs
-	n.mu.Unlock()
-	return nil
-}
-
-// HTTPAddr, DNSAddr and SerfAddr are host:port.
-func (n *ProcNode) HTTPAddr() string { n.mu.Lock(); defer n.mu.Unlock(); return n.addrs.HTTP }
-func (n *ProcNode) DNSAddr() string  { n.mu.Lock(); defer n.mu.Unlock(); return n.addrs.DNS }
-func (n *ProcNode) SerfAddr() string { n.mu.Lock(); defer n.mu.Unlock(); return n.addrs.Serf }
-
-// Logs is the tail of what the node logged over all its starts.
-func (n *ProcNode) Logs() string { n.mu.Lock(); defer n.mu.Unlock(); return n.log.String() }
-
-// Alive reports whether the process runs.
-func (n *ProcNode) Alive() bool {
-	n.mu.Lock()
-	p := n.proc
-	n.mu.Unlock()
-	return p != nil && p.Alive()
-}
-
-// Kill SIGKILLs the process and waits until it is gone.
-func (n *ProcNode) Kill() {
-	n.mu.Lock()
-	p := n.proc
-	if p != nil {
-		fmt.Fprintf(&n.log, "---- SIGKILL at %s ----\n", time.Now().Format(time.RFC3339Nano))
-	}
-	n.mu.Unlock()
-	if p != nil {
-		p.Kill()
-	}
+	return n.Start(ctx, join, extra...)
 }
 
 // Restart starts a killed node again with its data dir and its old ports,
@@ -267,20 +206,6 @@ func putIndex(ctx context.Context, client *http.Client, url, value string) (uint
 	return strconv.ParseUint(resp.Header.Get("X-Consul-Index"), 10, 64)
 }
 
-// tailBuffer keeps the last 256 KiB written to it.
-type tailBuffer struct{ b []byte }
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.b = append(t.b, p...)
-	if len(t.b) > 512<<10 {
-		t.b = append(t.b[:0], t.b[len(t.b)-256<<10:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) WriteString(s string) { _, _ = t.Write([]byte(s)) }
-func (t *tailBuffer) String() string       { return string(t.b) }
-
 // binary returns o.Binary or builds one into a temporary directory that
 // cleanup removes.
 func (o Options) binary(ctx context.Context) (bin string, cleanup func(), err error) {
@@ -291,7 +216,7 @@ func (o Options) binary(ctx context.Context) (bin string, cleanup func(), err er
 	if err != nil {
 		return "", nil, err
 	}
-	if bin, err = BuildBinary(ctx, dir); err != nil {
+	if bin, err = testutil.BuildBinary(ctx, dir); err != nil {
 		os.RemoveAll(dir)
 		return "", nil, err
 	}
