@@ -53,11 +53,6 @@ type Loader struct {
 	OnReload func(*LoadResult)
 }
 
-// Load is (&Loader{}).Load(args).
-func Load(args []string) (*agent.Config, *LoadResult, error) {
-	return (&Loader{}).Load(args)
-}
-
 // Load parses the agent's arguments (without the "agent" word), reads the
 // config files they name and builds the configuration. The returned
 // config's Reload re-runs the same load (same arguments, files re-read).

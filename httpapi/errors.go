@@ -55,10 +55,6 @@ func errorStatus(err error) (int, string) {
 		return http.StatusNotFound, msg
 	case errors.Is(err, structs.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge, msg
-	case errors.Is(err, structs.ErrPermission):
-		return http.StatusForbidden, msg
-	case errors.Is(err, structs.ErrConflict):
-		return http.StatusConflict, msg
 	}
 	return http.StatusInternalServerError, msg
 }

@@ -79,7 +79,6 @@ func TestErrorStatus(t *testing.T) {
 		{structs.BadRequest("bad thing"), 400, "bad thing"},
 		{structs.NotFound("no such"), 404, "no such"},
 		{structs.ErrTooLarge, 413, "request too large"},
-		{structs.ErrPermission, 403, "Permission denied"},
 		{errors.New("boom"), 500, "boom"},
 		{&methodNotAllowedError{method: "POST", allow: "OPTIONS,GET"}, 405, "method POST not allowed"},
 	}

@@ -44,10 +44,8 @@ var (
 	ErrNoLeader   = errors.New("No cluster leader")
 	ErrNotLeader  = errors.New("node is not the leader")
 	ErrBadRequest = errors.New("bad request")
-	ErrPermission = errors.New("Permission denied")
 	ErrShutdown   = errors.New("shutting down")
 	ErrTooLarge   = errors.New("request too large")
-	ErrConflict   = errors.New("conflict")
 )
 
 // BadRequest wraps a message so that httpapi answers 400 with it.

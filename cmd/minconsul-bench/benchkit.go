@@ -105,14 +105,6 @@ type Result struct {
 	Note     string
 }
 
-func (r Result) String() string {
-	s := fmt.Sprintf("%s: %.4g %s", r.Name, r.Figure, r.Unit)
-	if r.Baseline != 0 {
-		s += fmt.Sprintf(" (baseline %.4g, ratio %.3f)", r.Baseline, r.Ratio)
-	}
-	return s + fmt.Sprintf(" target %s pass=%v %s", r.Target, r.Pass, r.Note)
-}
-
 // DevConfig is an in-memory (-dev) agent on loopback with port 0
 // everywhere: the tests' own configuration.
 func DevConfig(name string) *agent.Config { return testagent.DefaultConfig(name) }
