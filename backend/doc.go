@@ -2,12 +2,13 @@
 // writes its replicated state, and the one place that decides where a
 // request runs.
 //
-// The contract (contract.go) is declared once: typed reads that carry
+// The contract is declared once (contract.go, and one piece per area in
+// kv.go, catalog.go, health.go and operator.go): typed reads that carry
 // structs.QueryOptions and answer structs.Indexed values with their
 // QueryMeta, Apply for commands, and the operator calls (snapshots, Raft
 // peers). httpapi, dnsserver and the agent's anti-entropy name the parts
-// they use by embedding its pieces. Each read is one line in reads.go
-// binding it to the raftstore state-store function that answers it.
+// they use by embedding its pieces. Each read is one line binding it to
+// the raftstore state-store function that answers it.
 //
 // Backend implements the contract for every kind of agent and routes each
 // request:
