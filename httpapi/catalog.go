@@ -127,7 +127,7 @@ func (s *Server) catalogDatacenters(q *request) error {
 }
 
 func (s *Server) catalogNodes(q *request) error {
-	nodes, err := read(s, q, &structs.DCSpecificRequest{NodeMetaFilters: parseMetaFilter(q.query)}, s.backend.Nodes)
+	nodes, _, err := read(s, q, &structs.DCSpecificRequest{NodeMetaFilters: parseMetaFilter(q.query)}, s.backend.Nodes)
 	if err != nil {
 		return err
 	}
@@ -138,7 +138,7 @@ func (s *Server) catalogNodes(q *request) error {
 }
 
 func (s *Server) catalogServices(q *request) error {
-	services, err := read(s, q, &structs.DCSpecificRequest{NodeMetaFilters: parseMetaFilter(q.query)}, s.backend.Services)
+	services, _, err := read(s, q, &structs.DCSpecificRequest{NodeMetaFilters: parseMetaFilter(q.query)}, s.backend.Services)
 	if err != nil {
 		return err
 	}
@@ -158,7 +158,7 @@ func (s *Server) catalogServiceNodes(q *request) error {
 		return badRequest("Missing service name")
 	}
 	req := &structs.ServiceSpecificRequest{ServiceName: name, ServiceTags: q.query["tag"], NodeMetaFilters: parseMetaFilter(q.query)}
-	rows, err := read(s, q, req, s.backend.ServiceNodes)
+	rows, _, err := read(s, q, req, s.backend.ServiceNodes)
 	if err != nil {
 		return err
 	}
@@ -190,7 +190,7 @@ func (s *Server) catalogNodeServices(q *request) error {
 	if node == "" {
 		return badRequest("Missing node name")
 	}
-	ns, err := read(s, q, &structs.NodeSpecificRequest{Node: node}, s.backend.NodeServices)
+	ns, _, err := read(s, q, &structs.NodeSpecificRequest{Node: node}, s.backend.NodeServices)
 	if err != nil {
 		return err
 	}
@@ -210,7 +210,7 @@ func (s *Server) catalogNodeServiceList(q *request) error {
 	if node == "" {
 		return badRequest("Missing node name")
 	}
-	ns, err := read(s, q, &structs.NodeSpecificRequest{Node: node}, s.backend.NodeServices)
+	ns, _, err := read(s, q, &structs.NodeSpecificRequest{Node: node}, s.backend.NodeServices)
 	if err != nil {
 		return err
 	}

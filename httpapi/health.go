@@ -16,7 +16,7 @@ func (s *Server) healthServiceNodes(q *request) error {
 		return badRequest("Invalid value for ?passing")
 	}
 	req := &structs.ServiceSpecificRequest{ServiceName: name, ServiceTags: q.query["tag"], NodeMetaFilters: parseMetaFilter(q.query)}
-	rows, err := read(s, q, req, s.backend.CheckServiceNodes)
+	rows, _, err := read(s, q, req, s.backend.CheckServiceNodes)
 	if err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func (s *Server) healthServiceChecks(q *request) error {
 	if name == "" {
 		return badRequest("Missing service name")
 	}
-	checks, err := read(s, q, &structs.ServiceSpecificRequest{ServiceName: name, NodeMetaFilters: parseMetaFilter(q.query)}, s.backend.ServiceChecks)
+	checks, _, err := read(s, q, &structs.ServiceSpecificRequest{ServiceName: name, NodeMetaFilters: parseMetaFilter(q.query)}, s.backend.ServiceChecks)
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func (s *Server) healthNodeChecks(q *request) error {
 	if node == "" {
 		return badRequest("Missing node name")
 	}
-	checks, err := read(s, q, &structs.NodeSpecificRequest{Node: node}, s.backend.NodeChecks)
+	checks, _, err := read(s, q, &structs.NodeSpecificRequest{Node: node}, s.backend.NodeChecks)
 	if err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func (s *Server) healthChecksInState(q *request) error {
 	if state == "" {
 		return badRequest("Missing check state")
 	}
-	checks, err := read(s, q, &structs.ChecksInStateRequest{State: state, NodeMetaFilters: parseMetaFilter(q.query)}, s.backend.ChecksInState)
+	checks, _, err := read(s, q, &structs.ChecksInStateRequest{State: state, NodeMetaFilters: parseMetaFilter(q.query)}, s.backend.ChecksInState)
 	if err != nil {
 		return err
 	}

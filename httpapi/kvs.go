@@ -68,7 +68,7 @@ func (s *Server) kvGet(q *request, key string) error {
 		return badRequest("Missing key name")
 	}
 	if recurse {
-		entries, err := read(s, q, &structs.KeyRequest{Key: key}, s.backend.KVList)
+		entries, _, err := read(s, q, &structs.KeyRequest{Key: key}, s.backend.KVList)
 		if err != nil {
 			return err
 		}
@@ -79,7 +79,7 @@ func (s *Server) kvGet(q *request, key string) error {
 		return writeEntries(q, entries)
 	}
 
-	entry, err := read(s, q, &structs.KeyRequest{Key: key}, s.backend.KVGet)
+	entry, _, err := read(s, q, &structs.KeyRequest{Key: key}, s.backend.KVGet)
 	if err != nil {
 		return err
 	}
@@ -223,7 +223,7 @@ func (s *Server) kvKeys(q *request, prefix string) error {
 	if q.has("separator") {
 		sep = q.query.Get("separator")
 	}
-	keys, err := read(s, q, &structs.KeyListRequest{Prefix: prefix, Separator: sep}, s.backend.KVKeys)
+	keys, _, err := read(s, q, &structs.KeyListRequest{Prefix: prefix, Separator: sep}, s.backend.KVKeys)
 	if err != nil {
 		return err
 	}

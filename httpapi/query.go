@@ -126,27 +126,28 @@ func (q *request) has(key string) bool {
 
 // read fills req's query options from ?index, ?wait and the consistency
 // flags, runs it through fn (a backend read, which may block, here or on
-// the server that owns the watch) and sets the X-Consul-* headers from
-// the answer's metadata. The request context bounds the wait, so a client
-// that hangs up frees its watch at once.
-func read[Q structs.QueryRequest, T any](s *Server, q *request, req Q, fn func(context.Context, Q) (*structs.Indexed[T], error)) (T, error) {
+// the server that owns the watch), sets the X-Consul-* headers from the
+// answer's metadata and returns the value and that metadata. The request
+// context bounds the wait, so a client that hangs up frees its watch at
+// once.
+func read[Q structs.QueryRequest, T any](s *Server, q *request, req Q, fn func(context.Context, Q) (*structs.Indexed[T], error)) (T, *structs.QueryMeta, error) {
 	var zero T
 	opts, err := parseQueryOptions(q.query)
 	if err != nil {
-		return zero, err
+		return zero, nil, err
 	}
 	if err := s.checkDC(q); err != nil {
-		return zero, err
+		return zero, nil, err
 	}
 	*req.QueryOpts() = opts
 	res, err := fn(q.r.Context(), req)
 	if err != nil {
-		return zero, err
+		return zero, nil, err
 	}
 	h := q.w.Header()
 	setMeta(h, &res.QueryMeta)
 	h[hdrConsistency] = consistencyHeader[opts.Consistency]
-	return res.Value, nil
+	return res.Value, &res.QueryMeta, nil
 }
 
 // checkDC rejects ?dc naming another datacenter: minconsul has no WAN.
