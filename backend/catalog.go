@@ -14,6 +14,7 @@ type CatalogReader interface {
 	Services(ctx context.Context, req *structs.DCSpecificRequest) (*structs.Indexed[map[string][]string], error)
 	ServiceNodes(ctx context.Context, req *structs.ServiceSpecificRequest) (*structs.Indexed[structs.ServiceNodes], error)
 	NodeServices(ctx context.Context, req *structs.NodeSpecificRequest) (*structs.Indexed[*structs.NodeServices], error)
+	ServiceUsage(ctx context.Context, req *structs.DCSpecificRequest) (*structs.Indexed[*structs.ServiceUsage], error)
 }
 
 func (b *Backend) Nodes(ctx context.Context, req *structs.DCSpecificRequest) (*structs.Indexed[structs.Nodes], error) {
@@ -34,4 +35,8 @@ func (b *Backend) ServiceNodes(ctx context.Context, req *structs.ServiceSpecific
 
 func (b *Backend) NodeServices(ctx context.Context, req *structs.NodeSpecificRequest) (*structs.Indexed[*structs.NodeServices], error) {
 	return read(b, ctx, "NodeServices", req, (*raftstore.StateStore).NodeServices)
+}
+
+func (b *Backend) ServiceUsage(ctx context.Context, req *structs.DCSpecificRequest) (*structs.Indexed[*structs.ServiceUsage], error) {
+	return read(b, ctx, "ServiceUsage", req, (*raftstore.StateStore).ServiceUsage)
 }

@@ -98,6 +98,10 @@ func TestCluster_OperatorCallsForwarded(t *testing.T) {
 		if err := c.Operator().RaftRemovePeerByID("nope", nil); err == nil {
 			t.Fatalf("removing an unknown peer via %s succeeded", via.NodeName())
 		}
+		// A read added to the contract is forwarded with no code of its own.
+		if u, qm, err := c.Operator().Usage(nil); err != nil || u.Usage["dc1"].Nodes != 4 || !qm.KnownLeader {
+			t.Fatalf("usage via %s: %+v %+v %v", via.NodeName(), u, qm, err)
+		}
 	}
 	if _, err := kv.Put(&api.KVPair{Key: "snap", Value: []byte("after")}, nil); err != nil {
 		t.Fatal(err)

@@ -43,3 +43,25 @@ func (s *Server) agentForceLeave(q *request) error {
 	}
 	return nil
 }
+
+// usageResponse is /v1/operator/usage: the counts by datacenter, and (as
+// Consul's body has them) the query metadata.
+type usageResponse struct {
+	Usage map[string]*structs.ServiceUsage
+	structs.QueryMeta
+	ConsistencyLevel      string
+	NotModified           bool
+	Backend               int
+	ResultsFilteredByACLs bool
+}
+
+// operatorUsage counts nodes, services and instances. There is one
+// datacenter, so ?global answers the same.
+func (s *Server) operatorUsage(q *request) error {
+	usage, meta, err := read(s, q, &structs.DCSpecificRequest{}, s.backend.ServiceUsage)
+	if err != nil {
+		return err
+	}
+	return writeJSON(q, &usageResponse{Usage: map[string]*structs.ServiceUsage{s.cfg.Datacenter: usage}, QueryMeta: *meta,
+		ConsistencyLevel: q.w.Header().Get(hdrConsistency)})
+}

@@ -134,6 +134,7 @@ func (s *Server) routes() {
 	s.handle("/v1/status/peers", (*Server).statusPeers, get)
 	s.handle("/v1/operator/raft/configuration", (*Server).operatorRaftConfiguration, get)
 	s.handle("/v1/operator/raft/peer", (*Server).operatorRaftPeer, del)
+	s.handle("/v1/operator/usage", (*Server).operatorUsage, get)
 	s.handle("/v1/snapshot", (*Server).snapshotEndpoint, get, put)
 
 	if s.agent != nil {

@@ -451,6 +451,40 @@ func (s *StateStore) servicesByNodeMeta(ws memdb.WatchSet, req *structs.DCSpecif
 	return idx, out, nil
 }
 
+// ServiceUsage counts the catalog's nodes, service names and instances
+// (/v1/operator/usage), watching both tables. Billable instances leave out
+// the "consul" service, as Consul's do; there are no Connect instances.
+func (s *StateStore) ServiceUsage(ws memdb.WatchSet, _ *structs.DCSpecificRequest) (uint64, *structs.ServiceUsage, error) {
+	tx := s.db.Txn(false)
+	defer tx.Abort()
+	nodes, err := tx.Get(tableNodes, "id")
+	if err != nil {
+		return 0, nil, fmt.Errorf("usage: %w", err)
+	}
+	ws.Add(nodes.WatchCh())
+	svcs, err := tx.Get(tableServices, "id")
+	if err != nil {
+		return 0, nil, fmt.Errorf("usage: %w", err)
+	}
+	ws.Add(svcs.WatchCh())
+	u := &structs.ServiceUsage{ConnectServiceInstances: map[string]int{
+		"connect-native": 0, "connect-proxy": 0, "ingress-gateway": 0, "mesh-gateway": 0, "terminating-gateway": 0}}
+	for raw := nodes.Next(); raw != nil; raw = nodes.Next() {
+		u.Nodes++
+	}
+	names := map[string]struct{}{}
+	for raw := svcs.Next(); raw != nil; raw = svcs.Next() {
+		ns := raw.(*serviceRecord).NS
+		names[ns.Service] = struct{}{}
+		u.ServiceInstances++
+		if ns.Service != "consul" {
+			u.BillableServiceInstances++
+		}
+	}
+	u.Services = len(names)
+	return maxIndexTxn(tx, tableNodes, tableServices), u, nil
+}
+
 // hasTags reports whether every wanted tag is among have (case-insensitive).
 func hasTags(have, want []string) bool {
 	for _, w := range want {

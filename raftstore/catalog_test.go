@@ -430,3 +430,28 @@ func TestMetaMatches(t *testing.T) {
 		t.Fatal("metaMatches")
 	}
 }
+
+// ServiceUsage counts nodes, service names and instances (the "consul"
+// service is not billable), answers the tables' index and wakes on a new
+// instance or node.
+func TestCatalog_ServiceUsage(t *testing.T) {
+	h := newHarness(t)
+	h.register(regService("n1", "10.0.0.1", "web-1", "web", 80))
+	h.register(regService("n2", "10.0.0.2", "web-2", "web", 80))
+	last := h.register(regService("n2", "10.0.0.2", "consul", "consul", 8300))
+	ws := memdb.NewWatchSet()
+	idx, u, err := h.state().ServiceUsage(ws, &structs.DCSpecificRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idx != last || u.Nodes != 2 || u.Services != 2 || u.ServiceInstances != 3 || u.BillableServiceInstances != 2 || len(u.ConnectServiceInstances) != 5 {
+		t.Fatalf("usage at %d (want %d): %+v", idx, last, u)
+	}
+	if fired(ws, mustNotFire) {
+		t.Fatal("watch fired without a change")
+	}
+	h.register(regService("n3", "10.0.0.3", "db", "db", 5432))
+	if !fired(ws, mustFire) {
+		t.Fatal("a new node and instance did not wake the usage watch")
+	}
+}

@@ -111,6 +111,15 @@ type NodeServiceList struct {
 	Services []*NodeService
 }
 
+// ServiceUsage is one datacenter's counts on /v1/operator/usage.
+type ServiceUsage struct {
+	Nodes                    int
+	Services                 int
+	ServiceInstances         int
+	ConnectServiceInstances  map[string]int
+	BillableServiceInstances int
+}
+
 // HealthCheckDefinition echoes how a check runs (Consul's Definition field).
 type HealthCheckDefinition struct {
 	HTTP                           string              `json:",omitempty"`
