@@ -1,7 +1,8 @@
 // Package dnsserver serves Consul's DNS interface over UDP and TCP with
 // github.com/miekg/dns. It owns name parsing, record building, truncation
-// and forwarding; it reads the catalog only through the small Store
-// interface and never writes or imports hashicorp/raft.
+// and forwarding; it reads the catalog only through the catalog and health
+// reads of the backend contract (Store), never writes, and never knows
+// which server answers.
 //
 // Behaviour, following Consul's agent/dns.go:
 //   - [tag.]<svc>.service[.<dc>[.dc]].<domain>, _<svc>._<tag>.service... (RFC

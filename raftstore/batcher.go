@@ -14,13 +14,13 @@ import (
 // Raft writes every entry queued since its last disk write in one batch,
 // but each entry still costs its own log record (a bolt key, its encoding,
 // replication framing, a future), and while the leader is busy with one
-// disk write the writers that arrive form many small batches: measured on
-// 2 cores, 64 writers got about 22 entries per fsync pair. The store puts
-// the KV commands of concurrent writers into one KVBatch entry instead. It
-// keeps applySlots entries in flight in Raft (one: more slots measured
-// slower, on one node and on three, as each slot splits the waiting
+// disk write the writers that arrive form many small batches. The store
+// puts the KV commands of concurrent writers into one KVBatch entry
+// instead. It keeps applySlots entries in flight in Raft (one: more slots
+// were slower, on one node and on three, as each slot splits the waiting
 // writers into smaller entries while the fsync cost per entry stays), and
-// whatever queues up meanwhile goes out as the next entry. A lone writer
+// whatever queues up meanwhile goes out as the next entry (the figures
+// behind these choices are in DESIGN.md). A lone writer
 // is not delayed: an idle batcher submits its command at once, as a plain
 // entry.
 //
@@ -54,11 +54,10 @@ func newKVBatcher(r *raft.Raft, timeout time.Duration) *groupcommit.Group[[]byte
 // it lasts longer than the writers take to come back, and it pays to wait
 // for them: after an entry that carried several writes, the next one
 // waits up to KVLinger for more, as long as they keep arriving less than
-// KVLingerGap apart. Measured on 3 nodes (2 cores, one disk), together with
-// the same wait in a follower's forwarding: 16 writers 1646 -> 1983 ops/s,
-// 64 writers 4367 -> 4960. A lone writer never waits (its entries carry
-// one write), and neither does a single server, whose entries come back
-// faster than its writers (waiting there measured 15-20% slower).
+// KVLingerGap apart (together with the same wait in a follower's
+// forwarding; DESIGN.md has the figures). A lone writer never waits (its
+// entries carry one write), and neither does a single server, whose
+// entries come back faster than its writers (waiting there was slower).
 const (
 	KVLinger    = 2 * time.Millisecond
 	KVLingerGap = 600 * time.Microsecond

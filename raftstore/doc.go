@@ -3,8 +3,10 @@
 // stores under -dev), the FSM that applies structs.Command entries, and the
 // go-memdb state store with its table indexes and watch channels.
 //
-// Everything else reads through Store's typed read methods (KVGet,
-// ServiceNodes, ...) and writes through Store.Apply; no other package
-// imports hashicorp/raft. Blocking queries and consistency modes live here
-// too (Store.Query), because this package owns the watch channels.
+// Reads are StateStore functions shaped func(ws, *typed request) (index,
+// value, error); package backend binds each one into the read contract and
+// runs it through Store.Query, which owns blocking queries and consistency
+// modes because this package owns the watch channels. Writes go through
+// Store.Apply (with the KV group commit, batcher.go). Only this package
+// imports hashicorp/raft.
 package raftstore
