@@ -152,7 +152,7 @@ func call[Q structs.QueryRequest, T any](b *Backend, ctx context.Context, method
 	fn func(context.Context, *raftstore.Store, Q) (T, error)) (*structs.Indexed[T], error) {
 	out := new(structs.Indexed[T])
 	if !b.runsHere(ctx, p, req.QueryOpts().Consistency) {
-		if err := b.forward(ctx, method, hops(ctx)+1, req, out); err != nil {
+		if err := b.forward(ctx, method, hops(ctx)+1, p != onLeader, req, out); err != nil {
 			return nil, err
 		}
 		return out, nil
@@ -211,7 +211,7 @@ func (b *Backend) PeersAt(ctx context.Context, addr string) ([]string, error) {
 	}
 	var out structs.Indexed[[]string]
 	req := &structs.DCSpecificRequest{QueryOptions: structs.QueryOptions{Consistency: structs.ConsistencyStale}}
-	if err := b.client.Call(ctx, addr, "Peers", maxHops, req, &out); err != nil {
+	if err := b.client.Call(ctx, addr, "Peers", maxHops, true, req, &out); err != nil {
 		return nil, err
 	}
 	return out.Value, nil

@@ -13,11 +13,12 @@ import (
 )
 
 // forward sends a call to the leader (from a server) or to any server
-// (from a client agent) as having passed hop servers. A call that could
+// (from a client agent) as having passed hop servers; read says it changes
+// nothing, so it may be sent again. A call that could
 // not be delivered — no target known, or the dial failed — is tried again
 // while the leader wait lasts (an election, a dead leader being replaced);
 // one that was delivered is answered, also when the answer is an error.
-func (b *Backend) forward(ctx context.Context, method string, hop int, args, reply any) error {
+func (b *Backend) forward(ctx context.Context, method string, hop int, read bool, args, reply any) error {
 	if b.client == nil {
 		return structs.ErrNoLeader
 	}
@@ -30,7 +31,7 @@ func (b *Backend) forward(ctx context.Context, method string, hop int, args, rep
 		var err error = structs.ErrNoLeader
 		addr := pick()
 		if addr != "" {
-			err = b.client.Call(ctx, addr, method, hop, args, reply)
+			err = b.client.Call(ctx, addr, method, hop, read, args, reply)
 		}
 		if err == nil {
 			return nil
@@ -60,24 +61,26 @@ func undelivered(err error) bool {
 	return errors.As(err, &de) || errors.Is(err, structs.ErrNoLeader)
 }
 
-// forwardReadTimeout bounds a forwarded read that does not block: it
-// answers at once wherever it runs, so one taking longer is stuck behind
-// an unresponsive server. A blocking read ends with its wait instead.
-const forwardReadTimeout = 10 * time.Second
+// clientReadTimeout bounds a client agent's read that does not block and
+// whose caller set no deadline (DNS): it answers at once wherever it runs,
+// so one taking longer is stuck behind an unresponsive server. A server
+// forwards such reads without a bound of its own, as it does blocking
+// ones: the leader wait and the caller's context bound them.
+const clientReadTimeout = 10 * time.Second
 
 func (b *Backend) forwardRead(ctx context.Context, method string, opts *structs.QueryOptions, req, reply any) error {
-	if _, ok := ctx.Deadline(); !ok && opts.MinIndex == 0 {
+	if _, ok := ctx.Deadline(); !ok && opts.MinIndex == 0 && b.store == nil {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, forwardReadTimeout)
+		ctx, cancel = context.WithTimeout(ctx, clientReadTimeout)
 		defer cancel()
 	}
-	return b.forward(ctx, method, hops(ctx)+1, req, reply)
+	return b.forward(ctx, method, hops(ctx)+1, true, req, reply)
 }
 
 // applyRemote sends a command to be applied by the leader.
 func (b *Backend) applyRemote(ctx context.Context, cmd structs.Command, hop int) (uint64, any, error) {
 	var out applyResponse
-	if err := b.forward(ctx, applyMethod, hop, &cmd, &out); err != nil {
+	if err := b.forward(ctx, applyMethod, hop, false, &cmd, &out); err != nil {
 		return 0, nil, err
 	}
 	return out.result(cmd)

@@ -57,10 +57,13 @@ func (c *Client) Close() { c.hc.Transport.(*http.Transport).CloseIdleConnections
 // Call runs method on the server at addr with args and decodes its answer
 // into reply. An error the server answered with comes back as the value it
 // was (see DecodeError); a failure to connect is a *DialError; any other
-// failure of the transport says "rpc error". hop is how many servers the call has passed through once it
-// arrives. ctx bounds the call: cancelling it (the HTTP client went away)
-// closes the connection, which cancels the call on the server too.
-func (c *Client) Call(ctx context.Context, addr, method string, hop int, args, reply any) error {
+// failure of the transport says "rpc error". hop is how many servers the
+// call has passed through once it arrives. A read is replayable: if the
+// pooled connection it was sent on turns out dead, net/http sends it again
+// on a new one (as it would a GET); a write never is. ctx bounds the call:
+// cancelling it (the HTTP client went away) closes the connection, which
+// cancels the call on the server too.
+func (c *Client) Call(ctx context.Context, addr, method string, hop int, replayable bool, args, reply any) error {
 	b, err := structs.Encode(args)
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", method, err)
@@ -70,6 +73,9 @@ func (c *Client) Call(ctx context.Context, addr, method string, hop int, args, r
 		return err
 	}
 	req.Header.Set(hopHeader, strconv.Itoa(hop))
+	if replayable {
+		req.Header["X-Idempotency-Key"] = nil // marks it idempotent; not sent
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		var de *DialError
