@@ -15,8 +15,13 @@ import (
 )
 
 // hopHeader carries how many servers a call has already passed through
-// (package backend enforces the limit).
-const hopHeader = "X-Minconsul-Hops"
+// (package backend enforces the limit). errHeader marks an answer that is
+// an error: its kind, with the message as the body (see EncodeError);
+// otherwise the body is the encoded reply.
+const (
+	hopHeader = "X-Minconsul-Hops"
+	errHeader = "X-Minconsul-Error"
+)
 
 // DialError marks a failure to connect: the call was never sent, so trying
 // another server (or the new leader) is safe even for a write.
@@ -92,22 +97,11 @@ func (c *Client) Call(ctx context.Context, addr, method string, hop int, replaya
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("rpc error: %s to %s: %s: %s", method, addr, resp.Status, bytes.TrimSpace(body))
 	}
-	var out envelope
-	if err := structs.Decode(body, &out); err != nil {
-		return fmt.Errorf("rpc error: decode %s answer: %w", method, err)
+	if kind := resp.Header.Get(errHeader); kind != "" {
+		return DecodeError(kind, string(body))
 	}
-	if err := DecodeError(out.ErrKind, out.ErrMsg); err != nil {
-		return err
-	}
-	if err := structs.Decode(out.Reply, reply); err != nil {
+	if err := structs.Decode(body, reply); err != nil {
 		return fmt.Errorf("rpc error: decode %s answer: %w", method, err)
 	}
 	return nil
-}
-
-// envelope is every answer on the wire: the encoded reply or an error.
-type envelope struct {
-	Reply   []byte
-	ErrKind string
-	ErrMsg  string
 }

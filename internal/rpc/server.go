@@ -63,21 +63,21 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	var out envelope
+	var body []byte
 	args, err := io.ReadAll(io.LimitReader(r.Body, maxArgs))
 	if err == nil {
 		hop, _ := strconv.Atoi(r.Header.Get(hopHeader))
 		var reply any
 		if reply, err = s.h.ServeRPC(r.Context(), method, hop, args); err == nil {
-			out.Reply, err = structs.Encode(reply)
+			body, err = structs.Encode(reply)
 		}
 	}
-	out.ErrKind, out.ErrMsg = EncodeError(err)
-	b, err := structs.Encode(&out)
+	h := w.Header()
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
+		kind, msg := EncodeError(err)
+		h.Set(errHeader, kind)
+		body = []byte(msg)
 	}
-	w.Header().Set("Content-Type", "application/msgpack")
-	_, _ = w.Write(b)
+	h.Set("Content-Type", "application/msgpack")
+	_, _ = w.Write(body)
 }
