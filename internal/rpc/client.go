@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -90,7 +89,7 @@ func (c *Client) Call(ctx context.Context, addr, method string, hop int, replaya
 		return fmt.Errorf("rpc error: %w", err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	body, err := readBody(resp.Body, resp.ContentLength, maxArgs)
 	if err != nil {
 		return fmt.Errorf("rpc error: %w", err)
 	}

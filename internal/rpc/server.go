@@ -25,6 +25,18 @@ type Handler interface {
 // archive (at most 1 GiB, as the restore itself reads).
 const maxArgs = 1<<30 + 1<<20
 
+// readBody reads a call's argument or answer: in one exactly sized read
+// when its length is known (it always is for the small ones), else up to
+// limit.
+func readBody(r io.Reader, n, limit int64) ([]byte, error) {
+	if n < 0 || n > limit {
+		return io.ReadAll(io.LimitReader(r, limit))
+	}
+	b := make([]byte, n)
+	_, err := io.ReadFull(r, b)
+	return b, err
+}
+
 // Server answers calls on the RPC side of the server-port mux.
 type Server struct {
 	h   Handler
@@ -64,7 +76,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body []byte
-	args, err := io.ReadAll(io.LimitReader(r.Body, maxArgs))
+	args, err := readBody(r.Body, r.ContentLength, maxArgs)
 	if err == nil {
 		hop, _ := strconv.Atoi(r.Header.Get(hopHeader))
 		var reply any
