@@ -29,14 +29,11 @@ import (
 //	docker images -q minconsul-e2e | xargs -r docker rmi -f
 const dockerLabel = "io.minconsul.e2e"
 
-// needDocker skips the test when no Docker daemon answers.
+// needDocker skips the test when no Docker daemon answers (fails it under
+// CI=true).
 func needDocker(t *testing.T) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "docker", "info").CombinedOutput(); err != nil {
-		t.Skipf("docker not available: %v %s", err, firstLine(string(out)))
-	}
+	testutil.NeedDocker(t)
 }
 
 func firstLine(s string) string {
