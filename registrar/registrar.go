@@ -177,13 +177,13 @@ type record struct {
 
 // Status is the registrar's section of /v1/agent/self.
 type Status struct {
-	Endpoint   string
-	APIVersion string
-	Connected  bool
-	LastEvent  *time.Time `json:",omitempty"`
-	Containers int        // containers with at least one registration
-	Services   int        // services registered
-	LastError  string     `json:",omitempty"`
+	Endpoint      string
+	APIVersion    string
+	Connected     bool
+	LastEvent     *time.Time `json:",omitempty"`
+	Containers    int        // containers with at least one registration
+	Services      int        // services registered
+	LastError     string     `json:",omitempty"`
 	LastErrorTime *time.Time `json:",omitempty"`
 }
 
