@@ -90,7 +90,11 @@ func (r *Registrar) syncContainer(id string) error {
 		want, warns = r.build.build(&c, netC)
 		r.logWarnings(id, name, warns)
 	}
-	return r.apply(ctx, id, name, want)
+	if err := r.apply(ctx, id, name, want); err != nil {
+		return err
+	}
+	r.logger.Debug("container handled", "container", shortID(id), "name", name, "services", len(want))
+	return nil
 }
 
 // keepAfterExit is registrator's -deregister on-success: a non-zero exit

@@ -29,6 +29,8 @@ func main() {
 	ports := flag.String("port", envOr("PORT", "8080"), "comma-separated TCP ports to serve on (env PORT)")
 	probe := flag.Bool("probe", false, "probe http://127.0.0.1:<first port>/health once and exit 0 (healthy) or 1")
 	unhealthy := flag.Bool("unhealthy", false, "start with /health failing")
+	exitAfter := flag.Duration("exit-after", 0, "exit with -exit-code after this long (0: run until a signal)")
+	exitCode := flag.Int("exit-code", 0, "exit code for -exit-after")
 	flag.Parse()
 	list := strings.Split(*ports, ",")
 	if *probe {
@@ -63,7 +65,15 @@ func main() {
 	// docker stop would wait its full timeout.
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, os.Interrupt)
-	<-sigs
+	var exit <-chan time.Time
+	if *exitAfter > 0 {
+		exit = time.After(*exitAfter)
+	}
+	select {
+	case <-sigs:
+	case <-exit:
+		os.Exit(*exitCode)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	srv.Shutdown(ctx)
