@@ -141,17 +141,18 @@ func (s *scope) labelFilter() string { return testLabel + "=" + s.id }
 
 // ctr describes a container to run.
 type ctr struct {
-	name    string // suffix; the full name is mcreg-<scope>-<n>-<name>
-	image   string // default: the test image
-	env     []string
-	labels  map[string]string
-	publish []string // "8080/tcp" (random host port), "127.0.0.1::8080", "[::1]::8080", "9000:8080"
-	ports   string   // the server's -port list (default 8080)
-	args    []string // extra server flags
-	network string
-	health  bool // HEALTHCHECK CMD ["/hello-world","-probe"] every 200ms
-	restart container.RestartPolicy
-	noStart bool
+	name     string // suffix; the full name is mcreg-<scope>-<n>-<name>
+	fullName string // instead of name: exactly this (it must start with mcreg-<scope>)
+	image    string // default: the test image
+	env      []string
+	labels   map[string]string
+	publish  []string // "8080/tcp" (random host port), "127.0.0.1::8080", "[::1]::8080", "9000:8080"
+	ports    string   // the server's -port list (default 8080)
+	args     []string // extra server flags
+	network  string
+	health   bool // HEALTHCHECK CMD ["/hello-world","-probe"] every 200ms
+	restart  container.RestartPolicy
+	noStart  bool
 }
 
 // create makes the container (removed at cleanup) and starts it unless
@@ -159,6 +160,9 @@ type ctr struct {
 func (s *scope) create(c ctr) (id, name string) {
 	s.t.Helper()
 	name = fmt.Sprintf("mcreg-%s-%d-%s", s.id, s.n.Add(1), c.name)
+	if c.fullName != "" {
+		name = c.fullName
+	}
 	img := c.image
 	if img == "" {
 		img = s.image

@@ -19,6 +19,7 @@ type queue struct {
 	active  map[string]bool      // being handled
 	again   map[string]bool      // added while active
 	delayed map[string]time.Time // retry not before
+	gone    map[string]string    // the latest event said it stopped: ID -> name
 	wake    chan struct{}        // delayed set changed
 	closed  bool
 }
@@ -26,7 +27,7 @@ type queue struct {
 func newQueue() *queue {
 	q := &queue{
 		waiting: map[string]bool{}, active: map[string]bool{}, again: map[string]bool{},
-		delayed: map[string]time.Time{}, wake: make(chan struct{}, 1),
+		delayed: map[string]time.Time{}, gone: map[string]string{}, wake: make(chan struct{}, 1),
 	}
 	q.cond = sync.NewCond(&q.mu)
 	return q
@@ -37,6 +38,21 @@ func newQueue() *queue {
 func (q *queue) add(id string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	delete(q.gone, id)
+	q.addLocked(id)
+}
+
+// addGone queues id with the news that it stopped running (die, destroy,
+// pause), so its services can go without asking Docker first: inspecting
+// a container that just died waits for the engine's cleanup (~100 ms).
+// A later add supersedes it.
+func (q *queue) addGone(id, name string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return
+	}
+	q.gone[id] = name
 	q.addLocked(id)
 }
 
@@ -73,20 +89,30 @@ func (q *queue) addAfter(id string, d time.Duration) {
 	}
 }
 
+// item is one queued container.
+type item struct {
+	id string
+	// gone: the latest event said it stopped; name is its name then.
+	gone bool
+	name string
+}
+
 // get blocks until an ID is ready or the queue is closed (ok false).
-func (q *queue) get() (id string, ok bool) {
+func (q *queue) get() (it item, ok bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for len(q.order) == 0 && !q.closed {
 		q.cond.Wait()
 	}
 	if q.closed {
-		return "", false
+		return item{}, false
 	}
-	id, q.order = q.order[0], q.order[1:]
-	delete(q.waiting, id)
-	q.active[id] = true
-	return id, true
+	it.id, q.order = q.order[0], q.order[1:]
+	it.name, it.gone = q.gone[it.id]
+	delete(q.gone, it.id)
+	delete(q.waiting, it.id)
+	q.active[it.id] = true
+	return it, true
 }
 
 // done ends the handling of id; an add that came meanwhile queues it again.
@@ -112,7 +138,7 @@ func (q *queue) close() {
 	q.mu.Lock()
 	q.closed = true
 	q.order, q.waiting = nil, map[string]bool{}
-	q.delayed = map[string]time.Time{}
+	q.delayed, q.gone = map[string]time.Time{}, map[string]string{}
 	q.cond.Broadcast()
 	q.mu.Unlock()
 	select {

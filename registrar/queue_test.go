@@ -10,23 +10,29 @@ func TestQueue_DedupAndAgain(t *testing.T) {
 	q.add("a")
 	q.add("b")
 	q.add("a") // waiting already: once
-	id, _ := q.get()
-	if id != "a" {
-		t.Fatalf("got %q, want a", id)
+	it, _ := q.get()
+	if it.id != "a" || it.gone {
+		t.Fatalf("got %+v, want a", it)
 	}
-	q.add("a") // while active: handled again after done
-	id2, _ := q.get()
-	if id2 != "b" {
-		t.Fatalf("got %q, want b (a is active)", id2)
+	q.addGone("a", "name-a") // while active: handled again after done
+	it2, _ := q.get()
+	if it2.id != "b" {
+		t.Fatalf("got %+v, want b (a is active)", it2)
 	}
 	if q.len() != 2 {
 		t.Fatalf("len %d, want 2 active", q.len())
 	}
 	q.done("a")
 	q.done("b")
-	id, _ = q.get()
-	if id != "a" {
-		t.Fatalf("got %q, want a again", id)
+	it, _ = q.get()
+	if it.id != "a" || !it.gone || it.name != "name-a" {
+		t.Fatalf("got %+v, want a again, gone", it)
+	}
+	q.done("a")
+	q.addGone("a", "x")
+	q.add("a") // a later event supersedes the news
+	if it, _ = q.get(); it.gone {
+		t.Fatalf("got %+v, want a to look at", it)
 	}
 	q.done("a")
 	if q.len() != 0 {
@@ -63,13 +69,13 @@ func TestQueue_Delayed(t *testing.T) {
 	q.addAfter("x", 50*time.Millisecond)
 	q.addAfter("y", time.Hour)
 	q.add("y") // an add cancels y's pending retry
-	if id, _ := q.get(); id != "y" {
-		t.Fatalf("got %q, want y", id)
+	if it, _ := q.get(); it.id != "y" {
+		t.Fatalf("got %+v, want y", it)
 	}
 	q.done("y")
-	id, _ := q.get()
-	if id != "x" || time.Since(start) < 50*time.Millisecond {
-		t.Fatalf("got %q after %v, want x after 50ms", id, time.Since(start))
+	it, _ := q.get()
+	if it.id != "x" || time.Since(start) < 50*time.Millisecond {
+		t.Fatalf("got %+v after %v, want x after 50ms", it, time.Since(start))
 	}
 	q.done("x")
 	q.mu.Lock()

@@ -154,8 +154,18 @@ func (r *Registrar) session() (connected bool, err error) {
 			r.mu.Lock()
 			r.status.LastEvent = &now
 			r.mu.Unlock()
-			if m.Actor.ID != "" {
-				r.logger.Debug("docker event", "action", m.Action, "container", shortID(m.Actor.ID))
+			if m.Actor.ID == "" {
+				continue
+			}
+			r.logger.Debug("docker event", "action", m.Action, "container", shortID(m.Actor.ID))
+			switch m.Action {
+			case events.ActionDie, events.ActionDestroy, events.ActionPause:
+				r.q.addGone(m.Actor.ID, m.Actor.Attributes["name"])
+			case events.ActionKill, events.ActionStop:
+				// kill only sent a signal (the container may live on) and
+				// stop follows die: die says what changed. Inspecting now
+				// would wait on the engine's teardown and hold a worker.
+			default:
 				r.q.add(m.Actor.ID)
 			}
 		case <-resync:

@@ -25,12 +25,18 @@ const opTimeout = 30 * time.Second
 func (r *Registrar) worker() {
 	defer r.wg.Done()
 	for {
-		id, ok := r.q.get()
+		it, ok := r.q.get()
 		if !ok {
 			return
 		}
+		id := it.id
 		r.syncMu.RLock()
-		err := r.syncContainer(id)
+		var err error
+		if it.gone && !r.cfg.DeregisterOnSuccess {
+			err = r.removeContainer(it.id, it.name)
+		} else {
+			err = r.syncContainer(it.id)
+		}
 		r.syncMu.RUnlock()
 		r.q.done(id)
 		r.mu.Lock()
@@ -94,6 +100,18 @@ func (r *Registrar) syncContainer(id string) error {
 		return err
 	}
 	r.logger.Debug("container handled", "container", shortID(id), "name", name, "services", len(want))
+	return nil
+}
+
+// removeContainer drops the services of a container an event said has
+// stopped (-deregister on-success needs the exit code: it inspects).
+func (r *Registrar) removeContainer(id, name string) error {
+	ctx, cancel := context.WithTimeout(r.ctx, opTimeout)
+	defer cancel()
+	if err := r.apply(ctx, id, name, nil); err != nil {
+		return err
+	}
+	r.logger.Debug("container handled", "container", shortID(id), "name", name, "services", 0)
 	return nil
 }
 

@@ -123,6 +123,9 @@ func (p *Proc) Alive() bool {
 	}
 }
 
+// Pid is the process ID (for /proc measurements).
+func (p *Proc) Pid() int { return p.cmd.Process.Pid }
+
 // Signal sends sig.
 func (p *Proc) Signal(sig syscall.Signal) error { return p.cmd.Process.Signal(sig) }
 
