@@ -62,7 +62,8 @@ func StartDevProcess(ctx context.Context, bin string) (*DevProcess, error) {
 		return nil, err
 	}
 	p := &DevProcess{HTTP: fmt.Sprintf("127.0.0.1:%d", httpPort)}
-	p.Cmd = exec.Command(bin, "agent", "-dev", "-node", "bench",
+	// -docker=false: -dev would otherwise register the host's containers.
+	p.Cmd = exec.Command(bin, "agent", "-dev", "-docker=false", "-node", "bench",
 		"-client", "127.0.0.1", "-bind", "127.0.0.1",
 		"-http-port", strconv.Itoa(httpPort), "-dns-port", strconv.Itoa(dnsPort),
 		"-server-port", strconv.Itoa(serverPort))
