@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -23,23 +22,8 @@ import (
 // it is the service name.
 func buildHelloImage(t *testing.T, id string) string {
 	t.Helper()
-	bin := testutil.StaticBinary(t, "./examples/tutorial/hello-world")
-	ctxDir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(ctxDir, "build"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	copyFile(t, bin, filepath.Join(ctxDir, "build", "hello-world"), 0o755)
-	copyFile(t, filepath.Join(testutil.RepoRoot(), "examples", "tutorial", "Dockerfile"), filepath.Join(ctxDir, "Dockerfile"), 0o644)
-	tag := "minconsul-e2e/hello-world:" + id
-	if _, err := dockerCmd(3*time.Minute, nil, "docker", "build", "-q", "--label", dockerLabel+"="+id, "-t", tag, ctxDir); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := dockerCmd(time.Minute, nil, "docker", "rmi", "-f", tag); err != nil {
-			t.Errorf("remove image: %v", err)
-		}
-	})
-	return tag
+	return buildScratchImage(t, id, "minconsul-e2e/hello-world:"+id, "examples/tutorial/Dockerfile",
+		testutil.StaticBinary(t, "./examples/tutorial/hello-world"), "hello-world")
 }
 
 var agentStartedRE = regexp.MustCompile(`agent started: .*http=(\S+) dns=(\S+)`)
@@ -51,28 +35,15 @@ var agentStartedRE = regexp.MustCompile(`agent started: .*http=(\S+) dns=(\S+)`)
 // answers, and the KV part works.
 func TestDocker_Tutorial(t *testing.T) {
 	needDocker(t)
-	compose := composeCommand(t)
+	composeCommand(t) // skip before building anything when there is no compose
 	id := runID(t)
 	checkNothingLeft(t, id)
 	img, hello := buildImage(t, id), buildHelloImage(t, id)
 
 	file := filepath.Join(testutil.RepoRoot(), "examples", "tutorial", "docker-compose.yml")
-	project := "mce2etut" + id
 	env := []string{"MINCONSUL_IMAGE=" + img, "HELLO_IMAGE=" + hello, "MINCONSUL_HTTP_PORT=0", "MINCONSUL_DNS_PORT=0",
 		"MINCONSUL_SERVER_PORT=0", "MINCONSUL_SERF_PORT=0"}
-	dc := func(timeout time.Duration, args ...string) (string, error) {
-		argv := append(append([]string{}, compose...), "-f", file, "-p", project)
-		return dockerCmd(timeout, env, append(argv, args...)...)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			out, _ := dc(time.Minute, "logs", "--no-color")
-			t.Logf("compose logs:\n%s", out)
-		}
-		if _, err := dc(2*time.Minute, "down", "-v", "-t", "5"); err != nil {
-			t.Errorf("compose down: %v", err)
-		}
-	})
+	dc := composeProject(t, file, "mce2etut"+id, env)
 	if _, err := dc(3*time.Minute, "up", "-d", "--no-build"); err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +78,7 @@ func TestDocker_Tutorial(t *testing.T) {
 	if target != "myconsul.node.dc1.consul." {
 		t.Errorf("SRV target %q, want the tutorial's myconsul.node.dc1.consul.", target)
 	}
-	a := tutorialQuery(t, dnsAddr, "hello-world.service.consul", dns.TypeA)
+	a := testutil.DNSQuery(t, dnsAddr, "hello-world.service.consul", dns.TypeA)
 	if len(a.Answer) == 0 {
 		t.Fatalf("no A answer: %v", a)
 	}
@@ -161,17 +132,6 @@ func loopback(t *testing.T, addr string) string {
 	return net.JoinHostPort("127.0.0.1", port)
 }
 
-func tutorialQuery(t *testing.T, addr, name string, qtype uint16) *dns.Msg {
-	t.Helper()
-	m := new(dns.Msg)
-	m.SetQuestion(dns.Fqdn(name), qtype)
-	r, _, err := (&dns.Client{Timeout: 2 * time.Second}).Exchange(m, addr)
-	if err != nil {
-		t.Fatalf("dns %s: %v", name, err)
-	}
-	return r
-}
-
 // waitTutorialSRV waits until hello-world has n SRV answers (its
 // HEALTHCHECK must pass first: a starting container is critical).
 func waitTutorialSRV(t *testing.T, dnsAddr string, n int) []*dns.SRV {
@@ -179,7 +139,7 @@ func waitTutorialSRV(t *testing.T, dnsAddr string, n int) []*dns.SRV {
 	var srvs []*dns.SRV
 	testutil.Retry(t, 60*time.Second, func() error {
 		srvs = nil
-		for _, rr := range tutorialQuery(t, dnsAddr, "hello-world.service.consul", dns.TypeSRV).Answer {
+		for _, rr := range testutil.DNSQuery(t, dnsAddr, "hello-world.service.consul", dns.TypeSRV).Answer {
 			if s, ok := rr.(*dns.SRV); ok {
 				srvs = append(srvs, s)
 			}

@@ -75,18 +75,49 @@ func startEvents(b *testing.B, s *scope) (get func(name string) time.Time, stop 
 	return get, func() { cancel(); <-done }
 }
 
-// until polls f every millisecond (bounded by 20 s) and returns when it
-// first held; measurement helper, not a test wait.
-func until(b *testing.B, what string, f func() bool) time.Time {
-	b.Helper()
+// poll polls f every millisecond (for at most 20 s) and returns when it
+// first held; a measurement helper, not a test wait.
+func poll(f func() bool) (time.Time, bool) {
 	deadline := time.Now().Add(20 * time.Second)
 	for !f() {
 		if time.Now().After(deadline) {
-			b.Fatalf("%s: not within 20s", what)
+			return time.Time{}, false
 		}
 		time.Sleep(time.Millisecond)
 	}
-	return time.Now()
+	return time.Now(), true
+}
+
+// until is poll on the benchmark's goroutine: it fails the benchmark.
+func until(b *testing.B, what string, f func() bool) time.Time {
+	b.Helper()
+	at, ok := poll(f)
+	if !ok {
+		b.Fatalf("%s: not within 20s", what)
+	}
+	return at
+}
+
+// srvAndHTTP polls, side by side, for the service's SRV answer and for the
+// container's own HTTP port: the registrar's figure and its baseline.
+func srvAndHTTP(b *testing.B, dnsAddr, svc, port string) (srvAt, httpAt time.Time) {
+	b.Helper()
+	var okSRV, okHTTP bool
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		srvAt, okSRV = poll(func() bool { return srvAnswers(dnsAddr, svc+".service.consul", 0) })
+	}()
+	go func() {
+		defer wg.Done()
+		httpAt, okHTTP = poll(func() bool { return httpAnswers("http://127.0.0.1:" + port + "/health") })
+	}()
+	wg.Wait()
+	if !okSRV || !okHTTP {
+		b.Fatalf("%s: SRV answered %v, HTTP answered %v within 20s", svc, okSRV, okHTTP)
+	}
+	return srvAt, httpAt
 }
 
 func srvAnswers(addr, name string, port int) bool {
@@ -140,18 +171,7 @@ func BenchmarkStartToSRV(b *testing.B) {
 			labels: map[string]string{"SERVICE_NAME": svc}})
 		s.do("start", func(ctx context.Context) error { return s.cli.ContainerStart(ctx, id, container.StartOptions{}) })
 		port := s.hostPort(id, "8080/tcp")
-		var wg sync.WaitGroup
-		var srvAt, httpAt time.Time
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			srvAt = until(b, "SRV "+svc, func() bool { return srvAnswers(h.agent.DNSAddr(), svc+".service.consul", 0) })
-		}()
-		go func() {
-			defer wg.Done()
-			httpAt = until(b, "HTTP "+svc, func() bool { return httpAnswers("http://127.0.0.1:" + port + "/health") })
-		}()
-		wg.Wait()
+		srvAt, httpAt := srvAndHTTP(b, h.agent.DNSAddr(), svc, port)
 		ev := get(name)
 		toSRV, toHTTP = append(toSRV, srvAt.Sub(ev)), append(toHTTP, httpAt.Sub(ev))
 		s.remove(id)
@@ -192,18 +212,7 @@ func BenchmarkDockerRunToDNS(b *testing.B) {
 		id := strings.TrimSpace(string(out))
 		b.Cleanup(func() { s.remove(id) })
 		port := s.hostPort(id, "8080/tcp")
-		var wg sync.WaitGroup
-		var dnsAt, httpAt time.Time
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			dnsAt = until(b, "SRV", func() bool { return srvAnswers(h.agent.DNSAddr(), svc+".service.consul", 0) })
-		}()
-		go func() {
-			defer wg.Done()
-			httpAt = until(b, "HTTP", func() bool { return httpAnswers("http://127.0.0.1:" + port + "/health") })
-		}()
-		wg.Wait()
+		dnsAt, httpAt := srvAndHTTP(b, h.agent.DNSAddr(), svc, port)
 		toDNS, toHTTP = append(toDNS, dnsAt.Sub(t0)), append(toHTTP, httpAt.Sub(t0))
 	}
 	q, qh := quant(toDNS), quant(toHTTP)
@@ -250,10 +259,19 @@ func BenchmarkChurn50(b *testing.B) {
 	}
 	// Watch while Docker works: its calls return only after its own
 	// clean-up, which is not the registrar's latency.
-	watch := func(what string, f func() bool) <-chan time.Time {
+	watch := func(what string, f func() bool) func() time.Time {
 		ch := make(chan time.Time, 1)
-		go func() { ch <- until(b, what, f) }()
-		return ch
+		go func() {
+			at, _ := poll(f)
+			ch <- at
+		}()
+		return func() time.Time {
+			at := <-ch
+			if at.IsZero() {
+				b.Fatalf("%s: not within 20s", what)
+			}
+			return at
+		}
 	}
 	for i := range names {
 		names[i] = fmt.Sprintf("mcreg-%s-c%d", s.id, i)
@@ -266,21 +284,16 @@ func BenchmarkChurn50(b *testing.B) {
 	for _, id := range ids {
 		ports = append(ports, s.hostPort(id, "8080/tcp"))
 	}
-	var httpAt time.Time
-	httpDone := make(chan struct{})
-	go func() {
-		defer close(httpDone)
-		httpAt = until(b, "all HTTP", func() bool {
-			for _, p := range ports {
-				if !httpAnswers("http://127.0.0.1:" + p + "/health") {
-					return false
-				}
+	allHTTP := watch("all HTTP", func() bool {
+		for _, p := range ports {
+			if !httpAnswers("http://127.0.0.1:" + p + "/health") {
+				return false
 			}
-			return true
-		})
-	}()
-	upAt := <-up
-	<-httpDone
+		}
+		return true
+	})
+	upAt := up()
+	httpAt := allHTTP()
 	startLast := lastEvent()
 	zero := 0
 	down := watch("registrations = running (stop)", exactFrom(n/2))
@@ -293,7 +306,7 @@ func BenchmarkChurn50(b *testing.B) {
 			s.cli.ContainerRemove(c, ids[i], container.RemoveOptions{Force: true})
 		}
 	})
-	downAt := <-down
+	downAt := down()
 	b.ReportMetric(ms(upAt.Sub(startLast)), "last-start→exact-ms")
 	b.ReportMetric(ms(httpAt.Sub(startLast)), "last-start→all-HTTP-ms")
 	b.ReportMetric(ms(downAt.Sub(lastEvent())), "last-die→exact-ms")

@@ -1,7 +1,6 @@
 package registrar_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -288,22 +287,22 @@ type harness struct {
 	logger hclog.Logger
 }
 
-// logBuffer keeps the registrar's log lines for assertions on warnings.
+// logBuffer keeps log lines or a process's output for assertions.
 type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu sync.Mutex
+	sb strings.Builder
 }
 
 func (l *logBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.buf.Write(p)
+	return l.sb.Write(p)
 }
 
 func (l *logBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.buf.String()
+	return l.sb.String()
 }
 
 // newHarness starts an agent (in memory, or on dataDir) and a registrar
@@ -440,26 +439,13 @@ func keys[V any](m map[string]V) []string {
 	return out
 }
 
-// dnsQuery asks the agent's DNS server.
-func dnsQuery(t testing.TB, addr, name string, qtype uint16) *dns.Msg {
-	t.Helper()
-	m := new(dns.Msg)
-	m.SetQuestion(dns.Fqdn(name), qtype)
-	c := &dns.Client{Timeout: 2 * time.Second}
-	r, _, err := c.Exchange(m, addr)
-	if err != nil {
-		t.Fatalf("dns %s: %v", name, err)
-	}
-	return r
-}
-
 // waitSRV waits until name has an SRV answer with this port (or, with
 // port 0, no answer at all).
 func waitSRV(t testing.TB, addr, name string, port uint16) *dns.Msg {
 	t.Helper()
 	var r *dns.Msg
 	testutil.Retry(t, 20*time.Second, func() error {
-		r = dnsQuery(t, addr, name, dns.TypeSRV)
+		r = testutil.DNSQuery(t, addr, name, dns.TypeSRV)
 		var ports []uint16
 		for _, rr := range r.Answer {
 			if srv, ok := rr.(*dns.SRV); ok {

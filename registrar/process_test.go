@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,24 +18,6 @@ import (
 	"github.com/minconsul/minconsul/testutil"
 )
 
-// lockedBuffer collects a process's output for assertions.
-type lockedBuffer struct {
-	mu sync.Mutex
-	sb strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.sb.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.sb.String()
-}
-
 // TestRegistrator_Standalone: `minconsul registrator` registers through a
 // second agent's /v1/agent HTTP API (consul/api), HEALTHCHECK mirroring
 // included, and exits 0 on SIGTERM leaving the registrations in place.
@@ -45,7 +26,7 @@ func TestRegistrator_Standalone(t *testing.T) {
 	s := newScope(t)
 	second := testutil.StartAgent(t, testutil.Options{NodeName: "second-" + s.id})
 	bin := testutil.Binary(t)
-	var out lockedBuffer
+	var out logBuffer
 	cmd := exec.Command(bin, "registrator", "-label", s.labelFilter(), "-ip", "127.0.0.1", "-tags", "via-http",
 		"-log-level", "debug", "consul://"+second.HTTPAddr())
 	cmd.Env = append(os.Environ(), "DOCKER_HOST="+dockerHost())
@@ -116,9 +97,9 @@ func TestAgentProcess_Docker(t *testing.T) {
 	t.Parallel()
 	s := newScope(t)
 	bin := testutil.Binary(t)
-	start := func(extra ...string) (*agentproc.Proc, *lockedBuffer) {
+	start := func(extra ...string) (*agentproc.Proc, *logBuffer) {
 		t.Helper()
-		var out lockedBuffer
+		var out logBuffer
 		args := append([]string{"agent", "-dev", "-node", "proc-" + s.id, "-http-port", "0", "-dns-port", "0",
 			"-server-port", "0", "-serf-lan-port", "0", "-docker-label", s.labelFilter()}, extra...)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

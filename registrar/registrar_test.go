@@ -44,7 +44,7 @@ func TestRegistrar_RunDNS(t *testing.T) {
 		}
 		waitSRV(t, h.agent.DNSAddr(), svcName+".service.consul", uint16(port))
 	}
-	r := dnsQuery(t, h.agent.DNSAddr(), svcName+".service.consul", dns.TypeA)
+	r := testutil.DNSQuery(t, h.agent.DNSAddr(), svcName+".service.consul", dns.TypeA)
 	if len(r.Answer) == 0 || r.Answer[0].(*dns.A).A.String() != "127.0.0.1" {
 		t.Fatalf("A answer %v", r.Answer)
 	}
@@ -107,7 +107,7 @@ func TestRegistrar_NamesAndLabels(t *testing.T) {
 		t.Fatalf("IPv6 binding registered as %q", v.Address)
 	}
 	testutil.Retry(t, 10*time.Second, func() error {
-		r := dnsQuery(t, h.agent.DNSAddr(), "v6only-"+s.id+".service.consul", dns.TypeAAAA)
+		r := testutil.DNSQuery(t, h.agent.DNSAddr(), "v6only-"+s.id+".service.consul", dns.TypeAAAA)
 		if len(r.Answer) != 1 || r.Answer[0].(*dns.AAAA).AAAA.String() != "::1" {
 			return fmt.Errorf("AAAA %v", r.Answer)
 		}
