@@ -187,3 +187,55 @@ func TestRegistrar_OddLabels(t *testing.T) {
 		}
 	}
 }
+
+// TestRegistrar_Rename: a renamed container's service takes the new name
+// in its ID; the old ID goes.
+func TestRegistrar_Rename(t *testing.T) {
+	t.Parallel()
+	s := newScope(t)
+	h := newHarness(t, s, "", nil)
+	id, name := s.create(ctr{name: "before", publish: []string{"8080/tcp"}})
+	h.service(h.cfg.Hostname + ":" + name + ":8080")
+	renamed := name + "-after"
+	s.do("rename", func(ctx context.Context) error { return s.cli.ContainerRename(ctx, id, renamed) })
+	if got := h.service(h.cfg.Hostname + ":" + renamed + ":8080"); got.Meta[registrar.MetaContainerName] != renamed {
+		t.Fatalf("renamed: Meta %v", got.Meta)
+	}
+	h.gone(h.cfg.Hostname + ":" + name + ":8080")
+}
+
+// TestRegistrar_CleanupAndResync: -cleanup removes registrator-style
+// services of this host whose container is gone (and keeps those of
+// running containers and of other hosts); -resync restores a registration
+// removed behind the registrar's back.
+func TestRegistrar_CleanupAndResync(t *testing.T) {
+	t.Parallel()
+	s := newScope(t)
+	_, name := s.create(ctr{name: "legacy", publish: []string{"8080/tcp"}})
+	h := newHarness(t, s, "", func(c *registrar.Config) { c.Cleanup = true; c.Resync = 300 * time.Millisecond })
+	sid := h.cfg.Hostname + ":" + name + ":8080"
+	h.service(sid)
+	ctx := context.Background()
+	dangling := h.cfg.Hostname + ":gone-container:8080"
+	otherHost := "otherhost:gone-container:8080"
+	running := h.cfg.Hostname + ":" + name + ":9999"
+	for _, id := range []string{dangling, otherHost, running} {
+		if err := h.agent.ServiceRegister(ctx, &structs.ServiceDefinition{ID: id, Name: "legacy", Port: 1}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testutil.Retry(t, 20*time.Second, func() error {
+		svcs := h.agent.Services()
+		if svcs[dangling] != nil {
+			return fmt.Errorf("dangling registrator service still registered")
+		}
+		if svcs[otherHost] == nil || svcs[running] == nil {
+			return fmt.Errorf("cleanup removed another host's or a running container's service")
+		}
+		return nil
+	})
+	if err := h.agent.ServiceDeregister(ctx, sid); err != nil {
+		t.Fatal(err)
+	}
+	h.service(sid) // put back by the next resync
+}

@@ -67,9 +67,12 @@ func (r *Registrar) run() {
 			failures = 0
 		}
 		r.setError(err)
-		if wasConnected || failures == 0 {
+		switch {
+		case wasConnected:
 			r.logger.Warn("lost the Docker engine; reconnecting", "docker", r.status.Endpoint, "error", err)
-		} else {
+		case failures == 0:
+			r.logger.Warn("Docker engine not answering; will keep trying", "docker", r.status.Endpoint, "error", err)
+		default:
 			r.logger.Debug("Docker engine not answering", "docker", r.status.Endpoint, "error", err)
 		}
 		select {

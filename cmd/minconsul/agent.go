@@ -105,7 +105,11 @@ func (c *cli) agentCmd(args []string) int {
 		return 1
 	}
 	if reg != nil {
-		reg.Start(ctx)
+		if err := reg.Start(ctx); err != nil {
+			c.err("==> Error starting the Docker registrar: %s", err)
+			a.Shutdown()
+			return 1
+		}
 		a = withRegistrar{runningAgent: a, reg: reg}
 	}
 	logger.Info("Docker registrar: " + dockerWhy)

@@ -142,7 +142,10 @@ func (c *cli) registratorCmd(args []string) int {
 		c.err("%s", err)
 		return 2
 	}
-	reg.Start(ctx)
+	if err := reg.Start(ctx); err != nil {
+		c.err("%s", err)
+		return 1
+	}
 	<-ctx.Done()
 	logger.Info("stopping; registrations stay with the agent")
 	reg.Shutdown()
