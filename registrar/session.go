@@ -55,6 +55,7 @@ func (r *Registrar) run() {
 	defer r.wg.Done()
 	failures := 0
 	for {
+		began := time.Now()
 		connected, err := r.session()
 		r.mu.Lock()
 		wasConnected := r.status.Connected
@@ -63,7 +64,9 @@ func (r *Registrar) run() {
 		if r.ctx.Err() != nil {
 			return
 		}
-		if connected {
+		// A session that lasted resets the backoff; one that breaks right
+		// after connecting (a flapping engine or agent) keeps backing off.
+		if connected && time.Since(began) >= r.cfg.MaxBackoff {
 			failures = 0
 		}
 		r.setError(err)
