@@ -1,0 +1,108 @@
+// Nodes: the list (address, health, service count, servers and leader
+// marked) and one node's page (its services and checks).
+
+import { Poll, enc } from './api.js';
+import { h, replace, reconcile, healthPills, tagList, pageHead, alertBox, metaTable, countChecks, worst } from './dom.js';
+import { links } from './router.js';
+import { CatalogModel, roleBadges } from './catalog.js';
+import { checkList } from './checks.js';
+import { listPage, frameScheduler } from './services.js';
+
+export function nodesView(main, r, app) {
+  document.title = 'Nodes · minconsul';
+  const page = listPage(main, {
+    title: 'Nodes', noun: 'nodes', filterLabel: 'Filter by name or address',
+    columns: [['Node', ''], ['Address', ''], ['Health', 'w-health'], ['Services', 'num']],
+  });
+  let rows = [];
+  const keyOf = n => n.name;
+  const haystack = n => [n.name, n.address, ...Object.values(n.meta)];
+  const renderRow = n => h('tr', null,
+    h('td', { class: 'name' }, h('a', { href: links.node(r.dc, n.name), text: n.name }), ' ', roleBadges(app, n.name)),
+    h('td', { class: 'mono', 'data-label': 'Address', text: n.address }),
+    h('td', { class: 'w-health', 'data-label': 'Health' }, healthPills(n)),
+    h('td', { class: 'num', 'data-label': 'Services' },
+      n.services == null ? h('span', { class: 'spinner', role: 'img', 'aria-label': 'loading' }) : String(n.services)));
+  const filter = () => {
+    const shown = page.applyFilter(rows, keyOf, haystack);
+    page.empty.hidden = shown > 0 || !model.nodes;
+    page.empty.textContent = rows.length ? 'No node matches the filter.' : 'No nodes are registered.';
+  };
+  page.onFilter = filter;
+  const render = frameScheduler(() => {
+    rows = model.nodeRows();
+    const servers = JSON.stringify(app.raft?.Servers || null);
+    reconcile(page.tbody, rows, keyOf, n => JSON.stringify(n) + servers, renderRow);
+    filter();
+    if (model.nodes && model.checks && model.instances) main.dataset.state = 'ready';
+  });
+  const model = new CatalogModel({
+    nodes: true,
+    onChange: () => { page.clearError(); render(); },
+    onError: e => page.showError(e),
+  }).start();
+  app.listeners.add(render);
+  return { unmount: () => { model.stop(); app.listeners.delete(render); } };
+}
+
+export function nodeView(main, r, app) {
+  document.title = `${r.name} · Nodes · minconsul`;
+  const errors = h('div');
+  const head = h('div');
+  const facts = h('div');
+  const services = h('div', { class: 'card' });
+  const checks = h('div', { class: 'card card-pad' });
+  const nSvc = h('span', { class: 'n' }), nChk = h('span', { class: 'n' });
+  main.append(
+    h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: links.nodes(r.dc), text: 'Nodes' }), h('span', { 'aria-hidden': 'true', text: '/' })),
+    head, errors, facts,
+    h('section', { class: 'section', 'aria-label': 'Services' }, h('h2', null, 'Services ', nSvc), services),
+    h('section', { class: 'section', 'aria-label': 'Health checks' }, h('h2', null, 'Health checks ', nChk), checks));
+  const seen = new Map();
+  let node, checkData; // undefined: not read yet; node null: no such node
+  const headTitle = pageHead(r.name);
+  head.append(headTitle);
+  const badges = h('span');
+  headTitle.querySelector('h1').after(badges);
+
+  const render = () => {
+    replace(badges, roleBadges(app, r.name));
+    if (node === undefined || checkData === undefined) return;
+    main.dataset.state = 'ready';
+    if (node === null) {
+      replace(facts, alertBox('info', h('p', null, `There is no node named "${r.name}" in the catalog. This page updates if it registers.`)));
+      replace(services); replace(checks); nSvc.textContent = nChk.textContent = '';
+      return;
+    }
+    const n = node.Node;
+    const all = countChecks(checkData);
+    replace(facts, h('div', { class: 'card card-pad' }, h('dl', { class: 'facts' },
+      h('dt', { text: 'Health' }), h('dd', null, h('span', { class: 'status-text ' + worst(all), text: worst(all) }), ' ', healthPills(all)),
+      h('dt', { text: 'Address' }), h('dd', { class: 'mono', text: n.Address }),
+      n.Datacenter ? [h('dt', { text: 'Datacenter' }), h('dd', { text: n.Datacenter })] : null,
+      n.ID ? [h('dt', { text: 'Node ID' }), h('dd', { class: 'mono', text: n.ID })] : null,
+      Object.keys(n.Meta || {}).length ? [h('dt', { text: 'Meta' }), h('dd', null, metaTable(n.Meta))] : null)));
+    const svcs = Object.values(node.Services || {}).sort((a, b) => a.Service.localeCompare(b.Service) || a.ID.localeCompare(b.ID));
+    nSvc.textContent = `(${svcs.length})`;
+    nChk.textContent = `(${checkData.length})`;
+    if (!svcs.length) replace(services, h('div', { class: 'empty', text: 'No services on this node.' }));
+    else {
+      const tbody = h('tbody', null, svcs.map(s => h('tr', null,
+        h('td', { class: 'name' }, h('a', { href: links.service(r.dc, s.Service), text: s.Service })),
+        h('td', { class: 'mono', 'data-label': 'ID', text: s.ID }),
+        h('td', { class: 'mono', 'data-label': 'Address', text: s.Port ? `${s.Address || n.Address}:${s.Port}` : (s.Address || n.Address) }),
+        h('td', { class: 'w-health', 'data-label': 'Health' }, healthPills(countChecks(checkData.filter(c => c.ServiceID === s.ID || !c.ServiceID)))),
+        h('td', { 'data-label': 'Tags' }, tagList(s.Tags)))));
+      replace(services, h('table', { class: 'table cards' }, h('thead', null, h('tr', null,
+        ['Service', 'ID', 'Address', 'Health', 'Tags'].map(t => h('th', { scope: 'col', text: t })))), tbody));
+    }
+    replace(checks, checkList(checkData, seen, true));
+  };
+  const onError = e => replace(errors, alertBox('error', h('p', { text: e.message })));
+  const polls = [
+    new Poll('/v1/catalog/node/' + enc(r.name), d => { node = d; replace(errors); render(); }, { onError }),
+    new Poll('/v1/health/node/' + enc(r.name), d => { checkData = d || []; replace(errors); render(); }, { onError }),
+  ].map(p => p.start());
+  app.listeners.add(render);
+  return { unmount: () => { polls.forEach(p => p.stop()); app.listeners.delete(render); } };
+}
