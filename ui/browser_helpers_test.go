@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/hashicorp/consul/api"
 
 	"github.com/minconsul/minconsul/testutil"
@@ -232,4 +233,48 @@ func contains(haystack string, needles ...string) error {
 		}
 	}
 	return nil
+}
+
+// click clicks the first element matching css, again if a live update
+// replaced the element between finding and clicking it.
+func (tb *tab) click(css string) {
+	tb.t.Helper()
+	var err error
+	for range 5 {
+		ctx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
+		err = chromedp.Do(ctx, chromedp.Click(chromedp.CSS(css)))
+		cancel()
+		if err == nil {
+			return
+		}
+	}
+	tb.t.Fatalf("click %s: %v (at %s)", css, err, tb.location())
+}
+
+// tabTo presses Tab until the focused element (a, in pred) satisfies pred.
+func (tb *tab) tabTo(pred string) {
+	tb.t.Helper()
+	for range 80 {
+		if eval[bool](tb, `(() => { const a = document.activeElement; return !!(a && (`+pred+`)); })()`) {
+			return
+		}
+		tb.do(chromedp.KeyEvent(kb.Tab))
+	}
+	tb.t.Fatalf("Tab never reached an element where %s (at %s)", pred, tb.location())
+}
+
+// tabToAndEnter focuses an element with Tab alone and presses Enter on it.
+func (tb *tab) tabToAndEnter(pred string) {
+	tb.t.Helper()
+	tb.tabTo(pred)
+	tb.do(chromedp.KeyEvent(kb.Enter))
+}
+
+// typeInto replaces an input's or textarea's content by typing, as a user
+// who selects all and types does.
+func (tb *tab) typeInto(css, text string) {
+	tb.t.Helper()
+	tb.do(chromedp.Focus(chromedp.CSS(css)))
+	eval[bool](tb, fmt.Sprintf(`(document.querySelector(%s).select(), true)`, js(css)))
+	tb.do(chromedp.KeyEvent(text))
 }

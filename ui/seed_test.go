@@ -49,7 +49,15 @@ func seedDemo(t testing.TB, c *api.Client) {
 		must(t, err)
 	}
 	for k, v := range map[string]string{
-		"app/config.json":       `{"feature_flags":{"new_checkout":true,"dark_mode":false},"max_connections":250,"upstreams":["api","redis"]}`,
+		"app/config.json": `{
+  "feature_flags": {
+    "new_checkout": true,
+    "dark_mode": false
+  },
+  "max_connections": 250,
+  "upstreams": ["api", "redis"],
+  "timeouts": { "read_ms": 1500, "write_ms": 3000 }
+}`,
 		"app/banner":            "Scheduled maintenance on Sunday 02:00 UTC",
 		"app/db/url":            "postgres://app@db-1:5432/app",
 		"app/db/pool":           "20",

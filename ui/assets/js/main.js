@@ -128,13 +128,21 @@ live.listeners.add(kind => {
   if (kind === 'data' || live.state() === 'disconnected') refreshRaft();
 });
 
-// "/" jumps to the page's filter, as on most list UIs.
+// "/" jumps to the page's filter, as on most list UIs. The focus moves on
+// keyup: keydown only claims the key (no quick-find), so the "/" itself is
+// never typed into the filter.
+let slash = false;
 document.addEventListener('keydown', e => {
+  slash = false;
   if (e.key !== '/' || e.ctrlKey || e.metaKey || e.altKey) return;
-  const t = e.target;
-  if (t.closest('input, textarea, select, [contenteditable]')) return;
-  const f = main.querySelector('[data-filter]');
-  if (f) { e.preventDefault(); f.focus(); }
+  if (e.target.closest('input, textarea, select, [contenteditable]') || !main.querySelector('[data-filter]')) return;
+  e.preventDefault();
+  slash = true;
+});
+document.addEventListener('keyup', e => {
+  if (e.key !== '/' || !slash) return;
+  slash = false;
+  main.querySelector('[data-filter]')?.focus();
 });
 
 // Leaving the page must end its blocking queries: a browser may keep a
