@@ -142,6 +142,10 @@ func (s *Server) routes() {
 	s.handle("/v1/health/node/", (*Server).healthNodeChecks, get)
 	s.handle("/v1/health/state/", (*Server).healthChecksInState, get)
 
+	s.handle("/v1/internal/ui/services", (*Server).uiServices, get)
+	s.handle("/v1/internal/ui/nodes", (*Server).uiNodes, get)
+	s.handle("/v1/internal/ui/node/", (*Server).uiNodeInfo, get)
+
 	s.handle("/v1/status/leader", (*Server).statusLeader, get)
 	s.handle("/v1/status/peers", (*Server).statusPeers, get)
 	s.handle("/v1/operator/raft/configuration", (*Server).operatorRaftConfiguration, get)

@@ -79,18 +79,19 @@ const ICONS = {
   edit: '<path d="M4 20h4L19 9l-4-4L4 16z"/>',
 };
 
-// icon returns an inline SVG (decorative: hidden from screen readers).
+// icon returns an inline SVG (decorative: hidden from screen readers). Each
+// icon is parsed once and cloned after: a thousand-row list uses thousands.
+const iconCache = new Map();
 export function icon(name) {
-  const s = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
-  s.setAttribute('viewBox', '0 0 24 24');
-  s.setAttribute('fill', 'none');
-  s.setAttribute('stroke', 'currentColor');
-  s.setAttribute('stroke-width', '2');
-  s.setAttribute('stroke-linecap', 'round');
-  s.setAttribute('stroke-linejoin', 'round');
-  s.setAttribute('aria-hidden', 'true');
-  s.innerHTML = ICONS[name] || '';
-  return s;
+  let s = iconCache.get(name);
+  if (!s) {
+    s = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+    for (const [k, v] of Object.entries({ viewBox: '0 0 24 24', fill: 'none', stroke: 'currentColor', 'stroke-width': '2',
+      'stroke-linecap': 'round', 'stroke-linejoin': 'round', 'aria-hidden': 'true' })) s.setAttribute(k, v);
+    s.innerHTML = ICONS[name] || '';
+    iconCache.set(name, s);
+  }
+  return s.cloneNode(true);
 }
 
 export const STATUSES = ['passing', 'warning', 'critical'];

@@ -4,7 +4,7 @@
 import { Poll, enc } from './api.js';
 import { h, replace, reconcile, healthPills, tagList, pageHead, alertBox, metaTable, countChecks, worst } from './dom.js';
 import { links } from './router.js';
-import { CatalogModel, roleBadges } from './catalog.js';
+import { nodeRow, roleBadges } from './catalog.js';
 import { checkList } from './checks.js';
 import { listPage, frameScheduler } from './services.js';
 
@@ -21,28 +21,26 @@ export function nodesView(main, r, app) {
     h('td', { class: 'name' }, h('a', { href: links.node(r.dc, n.name), text: n.name }), ' ', roleBadges(app, n.name)),
     h('td', { class: 'mono', 'data-label': 'Address', text: n.address }),
     h('td', { class: 'w-health', 'data-label': 'Health' }, healthPills(n)),
-    h('td', { class: 'num', 'data-label': 'Services' },
-      n.services == null ? h('span', { class: 'spinner', role: 'img', 'aria-label': 'loading' }) : String(n.services)));
+    h('td', { class: 'num', 'data-label': 'Services', text: String(n.services) }));
+  let data = null;
   const filter = () => {
     const shown = page.applyFilter(rows, keyOf, haystack);
-    page.empty.hidden = shown > 0 || !model.nodes;
+    page.empty.hidden = shown > 0 || !data;
     page.empty.textContent = rows.length ? 'No node matches the filter.' : 'No nodes are registered.';
   };
   page.onFilter = filter;
   const render = frameScheduler(() => {
-    rows = model.nodeRows();
+    if (!data) return;
+    rows = data.map(nodeRow);
     const servers = JSON.stringify(app.raft?.Servers || null);
     reconcile(page.tbody, rows, keyOf, n => JSON.stringify(n) + servers, renderRow);
     filter();
-    if (model.nodes && model.checks && model.instances) main.dataset.state = 'ready';
+    main.dataset.state = 'ready';
   });
-  const model = new CatalogModel({
-    nodes: true,
-    onChange: () => { page.clearError(); render(); },
-    onError: e => page.showError(e),
-  }).start();
+  const poll = new Poll('/v1/internal/ui/nodes', d => { data = d || []; page.clearError(); render(); },
+    { onError: e => page.showError(e) }).start();
   app.listeners.add(render);
-  return { unmount: () => { model.stop(); app.listeners.delete(render); } };
+  return { unmount: () => { poll.stop(); app.listeners.delete(render); } };
 }
 
 export function nodeView(main, r, app) {
@@ -59,7 +57,7 @@ export function nodeView(main, r, app) {
     h('section', { class: 'section', 'aria-label': 'Services' }, h('h2', null, 'Services ', nSvc), services),
     h('section', { class: 'section', 'aria-label': 'Health checks' }, h('h2', null, 'Health checks ', nChk), checks));
   const seen = new Map();
-  let node, checkData; // undefined: not read yet; node null: no such node
+  let node; // undefined: not read yet; null: no such node
   const headTitle = pageHead(r.name);
   head.append(headTitle);
   const badges = h('span');
@@ -67,14 +65,14 @@ export function nodeView(main, r, app) {
 
   const render = () => {
     replace(badges, roleBadges(app, r.name));
-    if (node === undefined || checkData === undefined) return;
+    if (node === undefined) return;
     main.dataset.state = 'ready';
     if (node === null) {
       replace(facts, alertBox('info', h('p', null, `There is no node named "${r.name}" in the catalog. This page updates if it registers.`)));
       replace(services); replace(checks); nSvc.textContent = nChk.textContent = '';
       return;
     }
-    const n = node.Node;
+    const n = node, checkData = node.Checks;
     const all = countChecks(checkData);
     replace(facts, h('div', { class: 'card card-pad' }, h('dl', { class: 'facts' },
       h('dt', { text: 'Health' }), h('dd', null, h('span', { class: 'status-text ' + worst(all), text: worst(all) }), ' ', healthPills(all)),
@@ -82,7 +80,7 @@ export function nodeView(main, r, app) {
       n.Datacenter ? [h('dt', { text: 'Datacenter' }), h('dd', { text: n.Datacenter })] : null,
       n.ID ? [h('dt', { text: 'Node ID' }), h('dd', { class: 'mono', text: n.ID })] : null,
       Object.keys(n.Meta || {}).length ? [h('dt', { text: 'Meta' }), h('dd', null, metaTable(n.Meta))] : null)));
-    const svcs = Object.values(node.Services || {}).sort((a, b) => a.Service.localeCompare(b.Service) || a.ID.localeCompare(b.ID));
+    const svcs = [...node.Services].sort((a, b) => a.Service.localeCompare(b.Service) || a.ID.localeCompare(b.ID));
     nSvc.textContent = `(${svcs.length})`;
     nChk.textContent = `(${checkData.length})`;
     if (!svcs.length) replace(services, h('div', { class: 'empty', text: 'No services on this node.' }));
@@ -99,10 +97,8 @@ export function nodeView(main, r, app) {
     replace(checks, checkList(checkData, seen, true));
   };
   const onError = e => replace(errors, alertBox('error', h('p', { text: e.message })));
-  const polls = [
-    new Poll('/v1/catalog/node/' + enc(r.name), d => { node = d; replace(errors); render(); }, { onError }),
-    new Poll('/v1/health/node/' + enc(r.name), d => { checkData = d || []; replace(errors); render(); }, { onError }),
-  ].map(p => p.start());
+  const poll = new Poll('/v1/internal/ui/node/' + enc(r.name), d => { node = d; replace(errors); render(); },
+    { ok404: true, onError }).start();
   app.listeners.add(render);
-  return { unmount: () => { polls.forEach(p => p.stop()); app.listeners.delete(render); } };
+  return { unmount: () => { poll.stop(); app.listeners.delete(render); } };
 }

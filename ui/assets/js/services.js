@@ -4,7 +4,7 @@
 import { Poll, enc } from './api.js';
 import { h, replace, reconcile, healthPills, tagList, pageHead, alertBox, searchBox, segmented, metaTable, countChecks, worst } from './dom.js';
 import { links, query, setQuery } from './router.js';
-import { CatalogModel, roleBadges, dockerLine, dockerOf } from './catalog.js';
+import { serviceRow, roleBadges, dockerLine, dockerOf } from './catalog.js';
 import { checkList } from './checks.js';
 
 const HEALTH = [
@@ -90,13 +90,13 @@ export function servicesView(main, r, app) {
     h('td', { class: 'name' }, h('a', { href: links.service(r.dc, s.name), text: s.name }),
       s.images.length || s.containers.length ? dockerLine(s.images, s.containers) : null),
     h('td', { class: 'w-health', 'data-label': 'Health' }, healthPills(s)),
-    h('td', { class: 'num', 'data-label': 'Instances' },
-      s.instances == null ? h('span', { class: 'spinner', role: 'img', 'aria-label': 'loading' }) : String(s.instances)),
+    h('td', { class: 'num', 'data-label': 'Instances', text: String(s.instances) }),
     h('td', { 'data-label': 'Tags' }, tagList(s.tags)));
 
+  let data = null;
   const filter = () => {
     const shown = page.applyFilter(rows, keyOf, haystack);
-    page.empty.hidden = shown > 0 || !model.services;
+    page.empty.hidden = shown > 0 || !data;
     replace(page.empty, rows.length
       ? 'No service matches the filter.'
       : h('span', null, 'No services are registered yet. Register one with ',
@@ -104,21 +104,19 @@ export function servicesView(main, r, app) {
   };
   page.onFilter = filter;
   const render = frameScheduler(() => {
-    rows = model.serviceRows();
+    rows = data.map(serviceRow);
     reconcile(page.tbody, rows, keyOf, s => JSON.stringify(s), renderRow);
     filter();
-    const inst = rows.reduce((n, s) => n + (s.instances || 0), 0);
-    page.sub.textContent = model.instances ? `${inst} instance${inst === 1 ? '' : 's'}` : '';
-    if (model.complete && main.dataset.state !== 'ready') {
+    const inst = rows.reduce((n, s) => n + s.instances, 0);
+    page.sub.textContent = `${inst} instance${inst === 1 ? '' : 's'}`;
+    if (main.dataset.state !== 'ready') {
       main.dataset.state = 'ready';
       performance.mark('minconsul:services-ready');
     }
   });
-  const model = new CatalogModel({
-    onChange: () => { page.clearError(); render(); },
-    onError: e => page.showError(e),
-  }).start();
-  return { unmount: () => model.stop() };
+  const poll = new Poll('/v1/internal/ui/services', d => { data = d || []; page.clearError(); render(); },
+    { onError: e => page.showError(e) }).start();
+  return { unmount: () => poll.stop() };
 }
 
 export function serviceView(main, r, app) {
