@@ -1,6 +1,7 @@
 package ui_test
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"strings"
 	"sync"
@@ -38,7 +39,7 @@ func seedDemo(t testing.TB, c *api.Client) {
 		if s.image != "" {
 			meta = map[string]string{"external-source": "docker", "docker-image": s.image,
 				"docker-container-name": strings.Split(s.id, ":")[1],
-				"docker-container-id":   fmt.Sprintf("%x", []byte(s.id))[:24]}
+				"docker-container-id":   fmt.Sprintf("%x", sha256.Sum256([]byte(s.id)))}
 		}
 		reg := &api.CatalogRegistration{Node: s.node, Address: nodes[s.node], SkipNodeUpdate: true,
 			Service: &api.AgentService{ID: s.id, Service: s.name, Port: s.port, Tags: s.tags, Meta: meta},

@@ -108,6 +108,13 @@ export function healthPills(c) {
   return h('span', { class: 'pills' }, kids);
 }
 
+// statusDot is a row's overall health at a glance (its text is for screen
+// readers; the pills beside it give the counts).
+export function statusDot(c) {
+  const w = worst(c);
+  return h('span', { class: 'sdot ' + w, title: w }, h('span', { class: 'sr-only', text: w + ': ' }));
+}
+
 // worst is the status a set of counts rolls up to.
 export function worst(c) {
   return c.critical > 0 ? 'critical' : c.warning > 0 ? 'warning' : 'passing';

@@ -2,7 +2,7 @@
 // marked) and one node's page (its services and checks).
 
 import { Poll, enc } from './api.js';
-import { h, replace, reconcile, healthPills, tagList, pageHead, alertBox, metaTable, countChecks, worst } from './dom.js';
+import { h, replace, reconcile, healthPills, tagList, pageHead, alertBox, metaTable, countChecks, worst, statusDot } from './dom.js';
 import { links } from './router.js';
 import { nodeRow, roleBadges } from './catalog.js';
 import { checkList } from './checks.js';
@@ -18,7 +18,7 @@ export function nodesView(main, r, app) {
   const keyOf = n => n.name;
   const haystack = n => [n.name, n.address, ...Object.values(n.meta)];
   const renderRow = n => h('tr', null,
-    h('td', { class: 'name' }, h('a', { href: links.node(r.dc, n.name), text: n.name }), ' ', roleBadges(app, n.name)),
+    h('td', { class: 'name' }, statusDot(n), h('a', { href: links.node(r.dc, n.name), text: n.name }), ' ', roleBadges(app, n.name)),
     h('td', { class: 'mono', 'data-label': 'Address', text: n.address }),
     h('td', { class: 'w-health', 'data-label': 'Health' }, healthPills(n)),
     h('td', { class: 'num', 'data-label': 'Services', text: String(n.services) }));

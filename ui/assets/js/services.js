@@ -2,7 +2,7 @@
 // filters) and one service's page (every instance with its checks).
 
 import { Poll, enc } from './api.js';
-import { h, replace, reconcile, healthPills, tagList, pageHead, alertBox, searchBox, segmented, metaTable, countChecks, worst } from './dom.js';
+import { h, replace, reconcile, healthPills, tagList, pageHead, alertBox, searchBox, segmented, metaTable, countChecks, worst, statusDot } from './dom.js';
 import { links, query, setQuery } from './router.js';
 import { serviceRow, roleBadges, dockerLine, dockerOf } from './catalog.js';
 import { checkList } from './checks.js';
@@ -87,7 +87,7 @@ export function servicesView(main, r, app) {
   const keyOf = s => s.name;
   const haystack = s => [s.name, ...s.tags, ...s.images, ...s.containers];
   const renderRow = s => h('tr', null,
-    h('td', { class: 'name' }, h('a', { href: links.service(r.dc, s.name), text: s.name }),
+    h('td', { class: 'name' }, statusDot(s), h('a', { href: links.service(r.dc, s.name), text: s.name }),
       s.images.length || s.containers.length ? dockerLine(s.images, s.containers) : null),
     h('td', { class: 'w-health', 'data-label': 'Health' }, healthPills(s)),
     h('td', { class: 'num', 'data-label': 'Instances', text: String(s.instances) }),
