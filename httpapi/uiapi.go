@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 
 	"github.com/hashicorp/go-memdb"
@@ -14,16 +16,12 @@ import (
 // request per node (1,000 services on 100 nodes: 102 requests and a re-read
 // of all of them on every change). Both compose the store's existing reads.
 
-// uiNode is one row of /v1/internal/ui/nodes (Consul's NodeDump shape).
+// uiNode is one row of /v1/internal/ui/nodes (Consul's NodeDump shape:
+// the node's fields, then its services and checks).
 type uiNode struct {
-	ID              string
-	Node            string
-	Address         string
-	Datacenter      string
-	TaggedAddresses map[string]string
-	Meta            map[string]string
-	Services        []*structs.NodeService
-	Checks          structs.HealthChecks
+	structs.Node
+	Services []*structs.NodeService
+	Checks   structs.HealthChecks
 }
 
 // uiService is one row of /v1/internal/ui/services: Consul's service
@@ -83,8 +81,7 @@ func (s *Server) catalogDump(ws memdb.WatchSet) (uint64, []*uiNode, error) {
 
 // nodeRow shapes a node with its services (ns may be nil) and checks.
 func (s *Server) nodeRow(n *structs.Node, ns *structs.NodeServices, checks structs.HealthChecks) *uiNode {
-	row := &uiNode{ID: n.ID, Node: n.Node, Address: n.Address, Datacenter: n.Datacenter,
-		TaggedAddresses: n.TaggedAddresses, Meta: n.Meta, Services: []*structs.NodeService{}, Checks: checks}
+	row := &uiNode{Node: *n, Services: []*structs.NodeService{}, Checks: checks}
 	if row.Datacenter == "" {
 		row.Datacenter = s.cfg.Datacenter
 	}
@@ -100,13 +97,19 @@ func (s *Server) nodeRow(n *structs.Node, ns *structs.NodeServices, checks struc
 	return row
 }
 
-func (s *Server) uiNodes(q *request) error {
+// readCatalogDump runs catalogDump as the request's (blocking) query.
+func (s *Server) readCatalogDump(q *request) ([]*uiNode, error) {
 	var nodes []*uiNode
 	err := s.read(q, func(ws memdb.WatchSet) (uint64, error) {
 		idx, res, err := s.catalogDump(ws)
 		nodes = res
 		return idx, err
 	})
+	return nodes, err
+}
+
+func (s *Server) uiNodes(q *request) error {
+	nodes, err := s.readCatalogDump(q)
 	if err != nil {
 		return err
 	}
@@ -145,12 +148,7 @@ func (s *Server) uiNodeInfo(q *request) error {
 }
 
 func (s *Server) uiServices(q *request) error {
-	var nodes []*uiNode
-	err := s.read(q, func(ws memdb.WatchSet) (uint64, error) {
-		idx, res, err := s.catalogDump(ws)
-		nodes = res
-		return idx, err
-	})
+	nodes, err := s.readCatalogDump(q)
 	if err != nil {
 		return err
 	}
@@ -176,24 +174,24 @@ func summarizeServices(nodes []*uiNode, dc string) []*uiService {
 				byName[svc.Service] = a
 			}
 			a.InstanceCount++
-			a.Instances = append(a.Instances, uiInstance{Node: n.Node, ID: svc.ID, Meta: svc.Meta})
+			a.Instances = append(a.Instances, uiInstance{Node: n.Node.Node, ID: svc.ID, Meta: svc.Meta})
 			for _, t := range svc.Tags {
 				a.tags[t] = true
 			}
-			a.nodes[n.Node] = true
+			a.nodes[n.Node.Node] = true
 			if src := svc.Meta["external-source"]; src != "" {
 				a.sources[src] = true
 			}
 			for _, c := range n.Checks {
 				if c.ServiceID == "" || c.ServiceID == svc.ID {
-					a.checks[n.Node+"/"+c.CheckID] = c.Status
+					a.checks[n.Node.Node+"/"+c.CheckID] = c.Status
 				}
 			}
 		}
 	}
 	out := make([]*uiService, 0, len(byName))
 	for _, a := range byName {
-		a.Tags, a.Nodes, a.ExternalSources = sortedKeys(a.tags), sortedKeys(a.nodes), sortedKeys(a.sources)
+		a.Tags, a.Nodes, a.ExternalSources = slices.Sorted(maps.Keys(a.tags)), slices.Sorted(maps.Keys(a.nodes)), slices.Sorted(maps.Keys(a.sources))
 		for _, status := range a.checks {
 			switch status {
 			case structs.HealthPassing:
@@ -207,14 +205,5 @@ func summarizeServices(nodes []*uiNode, dc string) []*uiService {
 		out = append(out, a.uiService)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }

@@ -59,7 +59,7 @@ func TestUIServices_Summary(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &nodes); err != nil {
 		t.Fatal(err)
 	}
-	if len(nodes) != 2 || nodes[0].Node != "n1" || len(nodes[0].Services) != 2 || len(nodes[0].Checks) != 2 || len(nodes[1].Checks) != 1 {
+	if len(nodes) != 2 || nodes[0].Node.Node != "n1" || len(nodes[0].Services) != 2 || len(nodes[0].Checks) != 2 || len(nodes[1].Checks) != 1 {
 		t.Fatalf("nodes %s", body)
 	}
 }
