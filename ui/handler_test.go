@@ -50,6 +50,21 @@ func TestHandler_IndexForEveryRoute(t *testing.T) {
 	}
 }
 
+// The list pages' index preloads the page's data; other pages do not.
+func TestHandler_ListPagesPreloadTheirData(t *testing.T) {
+	h := ui.New()
+	for p, want := range map[string]string{
+		"/ui/dc1/services": "/v1/internal/ui/services", "/ui/dc1/services/": "/v1/internal/ui/services",
+		"/ui/dc1/nodes": "/v1/internal/ui/nodes", "/ui/dc1/services/web": "", "/ui/dc1/kv/": "", "/ui/": "",
+	} {
+		body := serve(h, "GET", p, nil).Body.String()
+		got := regexp.MustCompile(`<link rel="preload" as="fetch" crossorigin="anonymous" href="([^"]+)">`).FindStringSubmatch(body)
+		if (want == "") != (got == nil) || (got != nil && got[1] != want) {
+			t.Fatalf("%s: data preload %q, want %q", p, got, want)
+		}
+	}
+}
+
 func TestHandler_Assets(t *testing.T) {
 	h := ui.New()
 	types := map[string]string{".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", "": "text/html; charset=utf-8"}

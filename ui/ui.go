@@ -44,6 +44,9 @@ type Handler struct {
 	version string
 	files   map[string]*asset // by name under assets/, e.g. "js/main.js"
 	index   *asset
+	// The list pages' index also preloads the page's first API read, so it
+	// travels while the scripts load instead of after.
+	indexServices, indexNodes *asset
 }
 
 type asset struct {
@@ -93,7 +96,34 @@ func (h *Handler) load() {
 		}
 		h.files[n] = newAsset(n, raw[n], "public, max-age=31536000, immutable")
 	}
-	h.index = newAsset("index.html", h.renderIndex(raw["index.html"], names), "no-cache")
+	index := h.renderIndex(raw["index.html"], names)
+	h.index = newAsset("index.html", withData(index, ""), "no-cache")
+	h.indexServices = newAsset("index.html", withData(index, "/v1/internal/ui/services"), "no-cache")
+	h.indexNodes = newAsset("index.html", withData(index, "/v1/internal/ui/nodes"), "no-cache")
+}
+
+// withData fills index.html's data preload (none when url is empty). The
+// page's own fetch of the same URL (same mode and credentials) takes the
+// preloaded answer.
+func withData(index []byte, url string) []byte {
+	link := ""
+	if url != "" {
+		link = `<link rel="preload" as="fetch" crossorigin="anonymous" href="` + url + `">` + "\n"
+	}
+	return bytes.Replace(index, []byte("<!--{{data}}-->\n"), []byte(link), 1)
+}
+
+// indexFor picks the index for a page path (rest is the path after /ui/):
+// the two list pages, /ui/<dc>/services and /ui/<dc>/nodes, preload their data.
+func (h *Handler) indexFor(rest string) *asset {
+	_, page, _ := strings.Cut(strings.TrimSuffix(rest, "/"), "/")
+	switch page {
+	case "services":
+		return h.indexServices
+	case "nodes":
+		return h.indexNodes
+	}
+	return h.index
 }
 
 // renderIndex points index.html at the current asset version and lists
@@ -172,7 +202,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	a := h.index
+	a := h.indexFor(rest)
 	if tail, isAsset := strings.CutPrefix(rest, assetPrefix); isAsset {
 		version, name, _ := strings.Cut(tail, "/")
 		if a = h.files[name]; a == nil {

@@ -3,7 +3,7 @@
 // where the public endpoints would need a request per node and a re-read
 // of every node on each change.
 
-import { countChecks, h, icon } from './dom.js';
+import { countChecks, html } from './dom.js';
 
 export const DOCKER_META = {
   source: 'external-source',
@@ -41,19 +41,17 @@ export function nodeRow(n) {
 // roleBadges marks a node that is a Raft server, and the leader.
 export function roleBadges(app, node) {
   const s = app.raft?.Servers?.find(x => x.Node === node);
-  if (!s) return [];
-  const out = [h('span', { class: 'badge server', title: `Raft server at ${s.Address}` }, icon('server'), 'server')];
-  if (s.Leader) out.push(h('span', { class: 'badge leader', title: 'Raft leader' }, icon('star'), 'leader'));
-  return out;
+  if (!s) return null;
+  return html`<span class="badge server" title="Raft server at ${s.Address}">server</span>${
+    s.Leader ? html` <span class="badge leader" title="Raft leader">leader</span>` : null}`;
 }
 
 // dockerLine shows where a registration came from: the Docker badge, the
 // image and the container name(s).
 export function dockerLine(images, containers, id) {
-  const kids = [h('span', { class: 'badge docker', title: 'Registered from a Docker container' }, icon('docker'), 'Docker')];
-  if (images.length) kids.push(h('span', { class: 'mono', title: 'image', text: images.join(', ') }));
-  if (containers.length === 1) kids.push(h('span', { title: 'container', text: containers[0] }));
-  else if (containers.length > 1) kids.push(h('span', { title: containers.join('\n'), text: `${containers.length} containers` }));
-  if (id) kids.push(h('span', { class: 'mono muted', title: id, text: id.slice(0, 12) }));
-  return h('div', { class: 'cell-sub' }, kids);
+  const names = containers.length === 1 ? html`<span title="container">${containers[0]}</span>`
+    : containers.length > 1 ? html`<span title="${containers.join('\n')}">${containers.length} containers</span>` : null;
+  return html`<div class="cell-sub"><span class="badge docker" title="Registered from a Docker container">Docker</span>${
+    images.length ? html`<span class="mono" title="image">${images.join(', ')}</span>` : null}${names}${
+    id ? html`<span class="mono muted" title="${id}">${id.slice(0, 12)}</span>` : null}</div>`;
 }

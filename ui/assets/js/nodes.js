@@ -2,7 +2,7 @@
 // marked) and one node's page (its services and checks).
 
 import { Poll, enc } from './api.js';
-import { h, replace, reconcile, healthPills, tagList, pageHead, alertBox, metaTable, countChecks, worst, statusDot } from './dom.js';
+import { h, html, replace, reconcile, healthPills, tagList, pageHead, alertBox, metaTable, countChecks, worst, statusDot } from './dom.js';
 import { links } from './router.js';
 import { nodeRow, roleBadges } from './catalog.js';
 import { checkList } from './checks.js';
@@ -12,16 +12,14 @@ export function nodesView(main, r, app) {
   document.title = 'Nodes · minconsul';
   const page = listPage(main, {
     title: 'Nodes', noun: 'nodes', filterLabel: 'Filter by name or address',
-    columns: [['Node', ''], ['Address', ''], ['Health', 'w-health'], ['Services', 'num']],
+    columns: [['Node', ''], ['Address', 'w-addr'], ['Health', 'w-health'], ['Services', 'num']],
   });
   let rows = [];
   const keyOf = n => n.name;
   const haystack = n => [n.name, n.address, ...Object.values(n.meta)];
-  const renderRow = n => h('tr', null,
-    h('td', { class: 'name' }, statusDot(n), h('a', { href: links.node(r.dc, n.name), text: n.name }), ' ', roleBadges(app, n.name)),
-    h('td', { class: 'mono', 'data-label': 'Address', text: n.address }),
-    h('td', { class: 'w-health', 'data-label': 'Health' }, healthPills(n)),
-    h('td', { class: 'num', 'data-label': 'Services', text: String(n.services) }));
+  const renderRow = n => html`<tr role="row"><td role="cell" class="name">${statusDot(n)}<a href="${links.node(r.dc, n.name)}">${n.name}</a> ${
+    roleBadges(app, n.name)}</td><td role="cell" class="mono" data-label="Address">${n.address}</td><td role="cell" class="w-health" data-label="Health">${
+    healthPills(n)}</td><td role="cell" class="num" data-label="Services">${n.services}</td></tr>`;
   let data = null;
   const filter = () => {
     const shown = page.applyFilter(rows, keyOf, haystack);
