@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/hashicorp/consul/api"
@@ -40,6 +41,14 @@ func TestUI_Browser(t *testing.T) {
 		tb.open("/ui/dc1/kv/app/config.json/edit")
 		tb.waitJS(`document.querySelector('input[value=json]').checked && document.querySelector('#kv-value').value.includes('"new_checkout": true')`)
 		tb.screenshot("kv-editor")
+		_, err := chromedp.Call(tb.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}})
+		must(t, err)
+		tb.open("/ui/dc1/services")
+		tb.waitJS(`getComputedStyle(document.body).backgroundColor === 'rgb(14, 16, 20)'`)
+		tb.screenshot("services-dark")
+		_, err = chromedp.Call(tb.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{})
+		must(t, err)
 		tb.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
 		tb.open("/ui/dc1/services")
 		// Readable on a phone: the table becomes cards, nothing scrolls sideways.
