@@ -38,7 +38,7 @@ export function nodesView(main, r, app) {
   const poll = new Poll('/v1/internal/ui/nodes', d => { data = d || []; page.clearError(); render(); },
     { onError: e => page.showError(e) }).start();
   app.listeners.add(render);
-  return { unmount: () => { poll.stop(); app.listeners.delete(render); } };
+  return { unmount: () => { poll.stop(); render.cancel(); app.listeners.delete(render); } };
 }
 
 export function nodeView(main, r, app) {

@@ -66,15 +66,18 @@ export function listPage(main, { title, noun, columns, filterLabel }) {
   return page;
 }
 
-// frame runs fn at most once per animation frame: a burst of poll answers
-// becomes one render.
+// frameScheduler runs fn at most once per animation frame: a burst of poll
+// answers becomes one render. cancel() drops a pending run (the view was
+// left: it must not touch the next view's page).
 export function frameScheduler(fn) {
-  let queued = false;
-  return () => {
-    if (queued) return;
+  let queued = false, cancelled = false;
+  const schedule = () => {
+    if (queued || cancelled) return;
     queued = true;
-    requestAnimationFrame(() => { queued = false; fn(); });
+    requestAnimationFrame(() => { queued = false; if (!cancelled) fn(); });
   };
+  schedule.cancel = () => { cancelled = true; };
+  return schedule;
 }
 
 export function servicesView(main, r, app) {
@@ -115,7 +118,7 @@ export function servicesView(main, r, app) {
   });
   const poll = new Poll('/v1/internal/ui/services', d => { data = d || []; page.clearError(); render(); },
     { onError: e => page.showError(e) }).start();
-  return { unmount: () => poll.stop() };
+  return { unmount: () => { poll.stop(); render.cancel(); } };
 }
 
 export function serviceView(main, r, app) {
