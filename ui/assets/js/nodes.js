@@ -2,43 +2,27 @@
 // marked) and one node's page (its services and checks).
 
 import { Poll, enc } from './api.js';
-import { h, html, replace, reconcile, healthPills, tagList, pageHead, alertBox, metaTable, countChecks, worst, statusDot } from './dom.js';
+import { h, html, replace, healthPills, tagList, pageHead, alertBox, metaTable, countChecks, worst, statusDot } from './dom.js';
 import { links } from './router.js';
 import { nodeRow, roleBadges } from './catalog.js';
 import { checkList } from './checks.js';
-import { listPage, frameScheduler } from './services.js';
+import { listView } from './list.js';
 
 export function nodesView(main, r, app) {
-  document.title = 'Nodes · minconsul';
-  const page = listPage(main, {
+  return listView(main, app, {
     title: 'Nodes', noun: 'nodes', filterLabel: 'Filter by name or address',
     columns: [['Node', ''], ['Address', 'w-addr'], ['Health', 'w-health'], ['Services', 'num']],
+    url: '/v1/internal/ui/nodes',
+    toRow: nodeRow,
+    keyOf: n => n.name,
+    haystack: n => [n.name, n.address, ...Object.values(n.meta)],
+    // A row shows the server and leader badges too.
+    sigOf: n => JSON.stringify(n) + JSON.stringify(app.raft?.Servers || null),
+    renderRow: n => html`<tr role="row"><td role="cell" class="name">${statusDot(n)}<a href="${links.node(r.dc, n.name)}">${n.name}</a> ${
+      roleBadges(app, n.name)}</td><td role="cell" class="mono" data-label="Address">${n.address}</td><td role="cell" class="w-health" data-label="Health">${
+      healthPills(n)}</td><td role="cell" class="num" data-label="Services">${n.services}</td></tr>`,
+    empty: 'No nodes are registered.',
   });
-  let rows = [];
-  const keyOf = n => n.name;
-  const haystack = n => [n.name, n.address, ...Object.values(n.meta)];
-  const renderRow = n => html`<tr role="row"><td role="cell" class="name">${statusDot(n)}<a href="${links.node(r.dc, n.name)}">${n.name}</a> ${
-    roleBadges(app, n.name)}</td><td role="cell" class="mono" data-label="Address">${n.address}</td><td role="cell" class="w-health" data-label="Health">${
-    healthPills(n)}</td><td role="cell" class="num" data-label="Services">${n.services}</td></tr>`;
-  let data = null;
-  const filter = () => {
-    const shown = page.applyFilter(rows, keyOf, haystack);
-    page.empty.hidden = shown > 0 || !data;
-    page.empty.textContent = rows.length ? 'No node matches the filter.' : 'No nodes are registered.';
-  };
-  page.onFilter = filter;
-  const render = frameScheduler(() => {
-    if (!data) return;
-    rows = data.map(nodeRow);
-    const servers = JSON.stringify(app.raft?.Servers || null);
-    reconcile(page.tbody, rows, keyOf, n => JSON.stringify(n) + servers, renderRow);
-    filter();
-    main.dataset.state = 'ready';
-  });
-  const poll = new Poll('/v1/internal/ui/nodes', d => { data = d || []; page.clearError(); render(); },
-    { onError: e => page.showError(e) }).start();
-  app.listeners.add(render);
-  return { unmount: () => { poll.stop(); render.cancel(); app.listeners.delete(render); } };
 }
 
 export function nodeView(main, r, app) {
