@@ -84,6 +84,9 @@ func openTab(t testing.TB, bctx context.Context, base string) *tab {
 			}
 			// Network log entries (a 404 the page asked for on purpose, a
 			// blocking query cut by navigation) are not page errors.
+			if m.Source != "" {
+				t.Logf("CONSOLE %s %s %s", m.Source, m.Type, m.Text)
+			}
 			if m.IsException() || (m.Type == chromedp.ConsoleError && m.Source == "") {
 				tb.mu.Lock()
 				tb.errs = append(tb.errs, m.String())
@@ -145,13 +148,35 @@ func eval[T any](tb *tab, js string) T {
 }
 
 // waitJS waits (up to 10 s) until the expression is truthy in the page.
+// A poll does not survive a navigation: after a reload (boot.js reloads a
+// page whose files failed to load) it polls the new page.
 func (tb *tab) waitJS(expr string) {
 	tb.t.Helper()
-	ctx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
-	defer cancel()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(10*time.Millisecond))); err != nil {
-		tb.t.Fatalf("waiting for %s: %v (at %s)\n%s", expr, err, tb.location(), tb.text("main"))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, cancel := context.WithDeadline(tb.ctx, deadline)
+		_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(10*time.Millisecond)))
+		cancel()
+		if err == nil {
+			return
+		}
+		if !time.Now().Before(deadline) || tb.ctx.Err() != nil {
+			tb.t.Fatalf("waiting for %s: %v (at %s)\n%s\n%s", expr, err, tb.location(), tb.text("main"), tb.debugState())
+		}
 	}
+}
+
+// debugState describes the page for a failure message: its load state,
+// what it fetched and how each fetch ended.
+func (tb *tab) debugState() string {
+	ctx, cancel := context.WithTimeout(tb.ctx, 5*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify({ready: document.readyState, main: document.querySelector('main')?.outerHTML.slice(0, 300),
+		resources: performance.getEntriesByType('resource').map(e => [e.name.replace(location.origin, ''), Math.round(e.startTime), Math.round(e.responseEnd), e.responseStatus])})`))
+	if err != nil {
+		return "page state unavailable: " + err.Error()
+	}
+	return v
 }
 
 // text is the visible text of the first element matching css.

@@ -165,6 +165,33 @@ func TestUI_KV(t *testing.T) {
 		}
 	})
 
+	t.Run("rename moves a key only if the new name is free", func(t *testing.T) {
+		put("ren/old", "keep me")
+		put("ren/taken", "other")
+		tb := openTab(t, bctx, base)
+		tb.open("/ui/dc1/kv/ren/old/edit")
+		rename := func(to string) {
+			tb.click(`main .page-head .actions .btn:not(.danger)`)
+			tb.waitJS(`document.querySelector('dialog[open] #kv-rename') !== null`)
+			tb.typeInto("#kv-rename", to)
+			tb.click(`dialog[open] [data-confirm]`)
+		}
+		rename("ren/taken")
+		tb.waitJS(textHas("Not renamed: ren/taken already exists."))
+		if v, _ := kvValue(t, c, "ren/taken"); v != "other" {
+			t.Fatalf("rename overwrote an existing key: %q", v)
+		}
+		rename("ren/new name@x")
+		tb.waitJS(`location.pathname === '/ui/dc1/kv/ren/new%20name%40x/edit'`)
+		tb.waitJS(`document.querySelector('#kv-value')?.value === 'keep me'`)
+		if v, _ := kvValue(t, c, "ren/new name@x"); v != "keep me" {
+			t.Fatalf("renamed value %q", v)
+		}
+		if _, ok := kvValue(t, c, "ren/old"); ok {
+			t.Fatal("old key still there")
+		}
+	})
+
 	t.Run("API errors are shown in the page", func(t *testing.T) {
 		tb := openTab(t, bctx, base)
 		tb.open("/ui/dc1/kv/big/create")

@@ -133,7 +133,7 @@ func (h *Handler) renderIndex(src []byte, names []string) []byte {
 	base := Prefix + assetPrefix + h.version + "/"
 	var preload strings.Builder
 	for _, n := range names {
-		if strings.HasSuffix(n, ".js") {
+		if strings.HasPrefix(n, "js/") && strings.HasSuffix(n, ".js") {
 			fmt.Fprintf(&preload, "<link rel=\"modulepreload\" href=\"%s%s\">\n", base, n)
 		}
 	}

@@ -17,21 +17,33 @@ export class ApiError extends Error {
 }
 
 // call performs one request. ok404 turns a 404 into {data: null}.
+//
+// A request that fails without an answer is sent once more: browsers abort
+// requests in flight when the host's network interfaces change, which on a
+// Docker host happens whenever a container starts or stops. retried tells a
+// conditional write's caller that a "false" may be its own first attempt
+// having succeeded.
 export async function call(method, url, { body, signal, ok404 = false } = {}) {
-  let res;
-  try {
-    res = await fetch(url, { method, body, signal, cache: 'no-store' });
-  } catch (e) {
-    if (e.name === 'AbortError') throw e;
-    throw new ApiError(method, url, 0, 'the agent did not answer: ' + e.message);
+  let res, text, retried = false;
+  for (;;) {
+    try {
+      res = await fetch(url, { method, body, signal, cache: 'no-store' });
+      text = await res.text();
+      break;
+    } catch (e) {
+      if (e.name === 'AbortError') throw e;
+      if (retried) throw new ApiError(method, url, 0, 'the agent did not answer: ' + e.message);
+      retried = true;
+      await sleep(150, signal);
+      if (signal?.aborted) throw new DOMException('aborted', 'AbortError');
+    }
   }
   const index = Number(res.headers.get('X-Consul-Index')) || 0;
-  const text = await res.text();
-  if (res.status === 404 && ok404) return { data: null, index, status: 404 };
+  if (res.status === 404 && ok404) return { data: null, index, status: 404, retried };
   if (!res.ok) throw new ApiError(method, url, res.status, text.trim() || res.statusText);
   let data = text;
   if (text && (res.headers.get('Content-Type') || '').includes('json')) data = JSON.parse(text);
-  return { data, index, status: res.status };
+  return { data, index, status: res.status, retried };
 }
 
 export const get = (url, opts) => call('GET', url, opts).then(r => r.data);

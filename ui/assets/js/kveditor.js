@@ -58,6 +58,24 @@ function valueEditor(onInput) {
   };
 }
 
+// entryOf reads a key (null when it does not exist).
+async function entryOf(key) {
+  const res = await call('GET', kvURL(key), { ok404: true });
+  return res.data ? res.data[0] : null;
+}
+
+// casWrite runs a check-and-set PUT or DELETE and tells whether it took.
+// When the request had to be sent twice (a network blip) and the agent says
+// false, the first attempt may be the one that took: the key is read back
+// to tell (PUT: it holds our bytes; DELETE: it is gone).
+async function casWrite(method, key, query, body) {
+  const res = await call(method, kvURL(key, query), { body });
+  if (res.data === true) return true;
+  if (!res.retried) return false;
+  const cur = await entryOf(key);
+  return method === 'DELETE' ? cur === null : cur !== null && (cur.Value || '') === bytesToB64(body);
+}
+
 const shortValue = b64 => {
   const v = view(b64);
   return v.text.length > 4000 ? v.text.slice(0, 4000) + '\n…' : v.text;
@@ -114,10 +132,7 @@ export function kvKeyView(main, r, app) {
       h('a', { href: links.kvCreate(r.dc, parentFolder(key)), text: 'Create a key' }), ` in ${parentFolder(key) || 'the root folder'}.`)));
   }
 
-  async function fetchEntry() {
-    const res = await call('GET', kvURL(key), { ok404: true });
-    return res.data ? res.data[0] : null;
-  }
+  const fetchEntry = () => entryOf(key);
 
   async function save(force) {
     let body;
@@ -128,8 +143,7 @@ export function kvKeyView(main, r, app) {
     saveBtn.disabled = true;
     saving = true;
     try {
-      const ok = (await call('PUT', kvURL(key, `cas=${cas}&flags=${base ? base.Flags : 0}`), { body })).data;
-      if (ok === true) {
+      if (await casWrite('PUT', key, `cas=${cas}&flags=${base ? base.Flags : 0}`, body)) {
         const cur = await fetchEntry();
         if (cur) load(cur);
         replace(notice, alertBox('ok', h('p', { text: `Saved ${key}.` })));
@@ -166,8 +180,7 @@ export function kvKeyView(main, r, app) {
     const ok = await confirmDialog({ title: `Delete ${baseName(key)}?`, body: `The key ${key} is deleted for every client. This cannot be undone.`, confirm: 'Delete key', danger: true });
     if (!ok) return;
     try {
-      const done = (await call('DELETE', kvURL(key, 'cas=' + base.ModifyIndex))).data;
-      if (done !== true) {
+      if (!await casWrite('DELETE', key, 'cas=' + base.ModifyIndex)) {
         showConflict(await fetchEntry());
         return;
       }
@@ -191,10 +204,8 @@ export function kvKeyView(main, r, app) {
       // Copy (only if the new name is free), then delete the old key only if
       // it is still what we copied: nothing is lost if someone else wrote.
       const body = b64ToBytes(base.Value);
-      const created = (await call('PUT', kvURL(to, `cas=0&flags=${base.Flags}`), { body })).data;
-      if (created !== true) { replace(notice, alertBox('error', h('p', { text: `Not renamed: ${to} already exists.` }))); return; }
-      const removed = (await call('DELETE', kvURL(key, 'cas=' + base.ModifyIndex))).data;
-      if (removed !== true) sessionStorage.setItem('kv-flash', `Copied ${key} to ${to}, but ${key} changed meanwhile and was kept.`);
+      if (!await casWrite('PUT', to, `cas=0&flags=${base.Flags}`, body)) { replace(notice, alertBox('error', h('p', { text: `Not renamed: ${to} already exists.` }))); return; }
+      if (!await casWrite('DELETE', key, 'cas=' + base.ModifyIndex)) sessionStorage.setItem('kv-flash', `Copied ${key} to ${to}, but ${key} changed meanwhile and was kept.`);
       navigate(links.kvKey(r.dc, to));
     } catch (e) {
       replace(notice, alertBox('error', h('p', { text: 'Not renamed: ' + e.message })));
@@ -254,8 +265,7 @@ export function kvCreateView(main, r, app) {
     try { body = dir ? new Uint8Array(0) : editor.bytes(); } catch (e) { replace(notice, alertBox('error', h('p', { text: e.message }))); return; }
     try {
       // cas=0: create only; an existing key is reported, not overwritten.
-      const ok = (await call('PUT', kvURL(full, 'cas=0'), { body })).data;
-      if (ok !== true) {
+      if (!await casWrite('PUT', full, 'cas=0', body)) {
         replace(notice, alertBox('error', h('p', null, `${full} already exists. `, h('a', { href: dir ? links.kv(r.dc, full) : links.kvKey(r.dc, full), text: 'Open it' }), '.')));
         return;
       }

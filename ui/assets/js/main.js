@@ -152,6 +152,9 @@ addEventListener('pagehide', () => { for (const p of live.polls) p.interrupt(); 
 addEventListener('pageshow', e => { if (e.persisted) live.resume(); });
 
 async function boot() {
+  // The modules loaded: boot.js's reload-on-failure stands down.
+  document.documentElement.dataset.booted = '';
+  sessionStorage.removeItem('minconsul-ui-reloads');
   renderLive();
   start(route);
   const r = parse(location.pathname);
