@@ -35,7 +35,7 @@ func TestHandler_IndexForEveryRoute(t *testing.T) {
 		if w.Code != 200 || w.Header().Get("Content-Type") != "text/html; charset=utf-8" {
 			t.Fatalf("%s: %d %q", p, w.Code, w.Header().Get("Content-Type"))
 		}
-		if !strings.Contains(body, `<main id="main"`) || !strings.Contains(body, "/ui/assets/"+h.Version()+"/js/main.js") {
+		if !strings.Contains(body, `<main id="main"`) || !strings.Contains(body, "/ui/assets/"+h.Version()+"/app.js") {
 			t.Fatalf("%s: not the versioned index:\n%s", p, body)
 		}
 		if strings.Contains(body, "{{") {
@@ -115,7 +115,7 @@ func TestHandler_Assets(t *testing.T) {
 
 func TestHandler_Refusals(t *testing.T) {
 	h := ui.New()
-	js := "/ui/assets/" + h.Version() + "/js/main.js"
+	js := "/ui/assets/" + h.Version() + "/app.js"
 	cases := []struct {
 		method, path string
 		hdr          map[string]string
@@ -131,7 +131,7 @@ func TestHandler_Refusals(t *testing.T) {
 			func(w *httptest.ResponseRecorder) bool { return w.Header().Get("Content-Encoding") == "" }},
 		// A page loaded before an upgrade asks for the old version: it gets
 		// the current file, not cached under the old name.
-		{"GET", "/ui/assets/0123456789ab/js/main.js", nil, 200,
+		{"GET", "/ui/assets/0123456789ab/app.js", nil, 200,
 			func(w *httptest.ResponseRecorder) bool { return w.Header().Get("Cache-Control") == "no-cache" }},
 	}
 	for _, c := range cases {
@@ -142,25 +142,31 @@ func TestHandler_Refusals(t *testing.T) {
 	}
 }
 
-// The modules import each other by relative path; a typo would only show in
-// a browser, so check the import graph here.
-func TestHandler_ModuleImportsResolve(t *testing.T) {
+// The page loads exactly the files the handler serves: index.html names
+// boot.js, app.css and the bundle, and nothing it names is missing.
+func TestHandler_IndexNamesItsAssets(t *testing.T) {
 	h := ui.New()
 	have := map[string]bool{}
 	for _, p := range h.AssetPaths() {
 		have[p] = true
 	}
-	imp := regexp.MustCompile(`(?m)^import\s+[^;]*?from\s+'([^']+)'`)
-	for _, p := range h.AssetPaths() {
-		if !strings.HasSuffix(p, ".js") {
-			continue
+	index := serve(h, "GET", "/ui/", nil).Body.String()
+	refs := regexp.MustCompile(`(?:src|href)="(/ui/assets/[^"]+)"`).FindAllStringSubmatch(index, -1)
+	if len(refs) != 3 {
+		t.Fatalf("index references %v", refs)
+	}
+	for _, m := range refs {
+		if !have[m[1]] {
+			t.Errorf("index references %s, which is not served", m[1])
 		}
-		src := serve(h, "GET", p, nil).Body.String()
-		for _, m := range imp.FindAllStringSubmatch(src, -1) {
-			target := path.Join(path.Dir(p), m[1])
-			if !have[target] {
-				t.Errorf("%s imports %s: no such asset (%s)", p, m[1], target)
-			}
+	}
+	if len(have) != len(refs)+1 {
+		t.Errorf("served %v, index references %v", h.AssetPaths(), refs)
+	}
+	app := serve(h, "GET", "/ui/assets/"+h.Version()+"/app.js", nil).Body.String()
+	for _, mod := range []string{"js/api.js", "js/dom.js", "js/router.js", "js/services.js", "js/kveditor.js", "js/main.js"} {
+		if !strings.Contains(app, `__m["`+mod+`"] = {`) {
+			t.Errorf("bundle lacks %s", mod)
 		}
 	}
 }

@@ -6,7 +6,8 @@
 //
 // Every path under /ui/ that is not an asset answers index.html, so that
 // deep links on Consul's UI paths (/ui/dc1/services/web, /ui/dc1/kv/app/)
-// load the application, which then routes in the browser. Assets live
+// load the application, which then routes in the browser. The modules under
+// assets/js are served joined into one script (bundle.go). Assets live
 // under /ui/assets/<version>/, where the version is a hash of all asset
 // contents: they can be cached forever, and index.html (never cached
 // without revalidation) names the current version.
@@ -90,13 +91,22 @@ func (h *Handler) load() {
 		sum.Write(raw[n])
 	}
 	h.version = hex.EncodeToString(sum.Sum(nil))[:12]
+	modules := map[string][]byte{}
 	for _, n := range names {
-		if n == "index.html" {
-			continue
+		switch {
+		case n == "index.html":
+		case strings.HasPrefix(n, "js/"):
+			modules[n] = raw[n]
+		default:
+			h.files[n] = newAsset(n, raw[n], "public, max-age=31536000, immutable")
 		}
-		h.files[n] = newAsset(n, raw[n], "public, max-age=31536000, immutable")
 	}
-	index := h.renderIndex(raw["index.html"], names)
+	app, err := bundle(modules, "js/main.js")
+	if err != nil {
+		panic(fmt.Sprintf("ui: %v", err)) // the modules are compiled in: a build bug
+	}
+	h.files["app.js"] = newAsset("app.js", app, "public, max-age=31536000, immutable")
+	index := bytes.ReplaceAll(raw["index.html"], []byte("{{assets}}"), []byte(Prefix+assetPrefix+h.version+"/"))
 	h.index = newAsset("index.html", withData(index, ""), "no-cache")
 	h.indexServices = newAsset("index.html", withData(index, "/v1/internal/ui/services"), "no-cache")
 	h.indexNodes = newAsset("index.html", withData(index, "/v1/internal/ui/nodes"), "no-cache")
@@ -124,21 +134,6 @@ func (h *Handler) indexFor(rest string) *asset {
 		return h.indexNodes
 	}
 	return h.index
-}
-
-// renderIndex points index.html at the current asset version and lists
-// every module for preloading, so the browser fetches them in parallel
-// instead of discovering the import graph one round trip at a time.
-func (h *Handler) renderIndex(src []byte, names []string) []byte {
-	base := Prefix + assetPrefix + h.version + "/"
-	var preload strings.Builder
-	for _, n := range names {
-		if strings.HasPrefix(n, "js/") && strings.HasSuffix(n, ".js") {
-			fmt.Fprintf(&preload, "<link rel=\"modulepreload\" href=\"%s%s\">\n", base, n)
-		}
-	}
-	out := bytes.ReplaceAll(src, []byte("{{assets}}"), []byte(base))
-	return bytes.Replace(out, []byte("<!--{{preload}}-->\n"), []byte(preload.String()), 1)
 }
 
 func newAsset(name string, raw []byte, cacheFor string) *asset {
