@@ -3,6 +3,8 @@ package ui_test
 import (
 	"crypto/sha256"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -29,7 +31,10 @@ func seedDemo(t testing.TB, c *api.Client) {
 		{"db-1", "postgres", "postgres-primary", "", "passing", 5432, []string{"primary", "v16"}},
 		{"db-1", "redis", "redis-cache", "", "passing", 6379, []string{"cache"}},
 	}
-	for name, addr := range nodes {
+	// Sorted, so that every run registers in the same order and the
+	// screenshots' indexes do not change from run to run.
+	for _, name := range slices.Sorted(maps.Keys(nodes)) {
+		addr := nodes[name]
 		_, err := c.Catalog().Register(&api.CatalogRegistration{Node: name, Address: addr, NodeMeta: map[string]string{"rack": "r" + addr[len(addr)-1:]},
 			Check: &api.AgentCheck{Node: name, CheckID: "serfHealth", Name: "Serf Health Status", Status: "passing", Output: "Agent alive and reachable"}}, nil)
 		must(t, err)
@@ -49,7 +54,7 @@ func seedDemo(t testing.TB, c *api.Client) {
 		_, err := c.Catalog().Register(reg, nil)
 		must(t, err)
 	}
-	for k, v := range map[string]string{
+	kv := map[string]string{
 		"app/config.json": `{
   "feature_flags": {
     "new_checkout": true,
@@ -65,8 +70,9 @@ func seedDemo(t testing.TB, c *api.Client) {
 		"docker/rules":          "Yes, it does",
 		"team@corp/owner":       "platform",
 		"feature-toggles/beta/": "",
-	} {
-		_, err := c.KV().Put(&api.KVPair{Key: k, Value: []byte(v)}, nil)
+	}
+	for _, k := range slices.Sorted(maps.Keys(kv)) {
+		_, err := c.KV().Put(&api.KVPair{Key: k, Value: []byte(kv[k])}, nil)
 		must(t, err)
 	}
 }
