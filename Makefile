@@ -1,5 +1,5 @@
 # Convenience targets; each is one plain command you can also paste.
-.PHONY: build image tutorial test bench fuzz
+.PHONY: build image tutorial test bench fuzz screenshots
 
 build:
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o build/minconsul ./cmd/minconsul
@@ -17,3 +17,10 @@ test:
 
 bench:
 	go run ./cmd/minconsul-bench
+
+# PNGs of the web UI for the README, taken by the UI's browser tests
+# (needs chromium: apt-get install -y chromium).
+screenshots:
+	@command -v chromium >/dev/null || { echo "make screenshots needs chromium (apt-get install -y chromium)"; exit 1; }
+	UI_SCREENSHOTS=$(CURDIR)/docs/screenshots go test -count=1 -run 'TestUI_Browser/demo' ./ui
+	@ls -l docs/screenshots

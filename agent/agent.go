@@ -28,6 +28,7 @@ import (
 	"github.com/minconsul/minconsul/internal/rpc"
 	"github.com/minconsul/minconsul/raftstore"
 	"github.com/minconsul/minconsul/structs"
+	"github.com/minconsul/minconsul/ui"
 )
 
 // Agent is one running minconsul agent.
@@ -168,7 +169,7 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 	if a.store != nil {
 		httpStore = serverStore{Store: a.store, backend: a.backend.(*serverBackend)}
 	}
-	a.http = httpapi.New(httpapi.Config{Datacenter: a.cfg.Datacenter, NodeName: a.cfg.NodeName, UIEnabled: a.cfg.UIEnabled},
+	a.http = httpapi.New(httpapi.Config{Datacenter: a.cfg.Datacenter, NodeName: a.cfg.NodeName, UIEnabled: a.cfg.UIEnabled, UI: ui.New()},
 		httpStore, a, a.logger.Named("http"))
 	handler := rpc.NewForwarder(a.http.Handler(), a, a.rpcClient, a.logger.Named("forward"))
 	a.http.SetHandler(handler)

@@ -117,6 +117,7 @@ func TestStatus_Table(t *testing.T) {
 		{name: "raft config", method: "GET", path: "/v1/operator/raft/configuration", status: 200, want: `"Leader":true`},
 		{name: "raft config stale+consistent", method: "GET", path: "/v1/operator/raft/configuration?stale&consistent", status: 400},
 		{name: "index", method: "GET", path: "/ui/", status: 200, want: "minconsul"},
+		{name: "ui deep link", method: "GET", path: "/ui/dc1/kv/a%40b/", status: 200, want: "<main"},
 		{name: "nothing", method: "GET", path: "/favicon.ico", status: 404, want: "ensure the path starts with '/v1/'"},
 	})
 	leaderAPI, err := e.client.Status().Leader()
@@ -143,6 +144,14 @@ func TestIndex_Redirect(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 301 || resp.Header.Get("Location") != "/ui/" {
 		t.Fatalf("index: %d %v", resp.StatusCode, resp.Header)
+	}
+	resp, err = e.http.Client().Transport.RoundTrip(mustReq(t, "GET", e.http.URL+"/ui?x=1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 301 || resp.Header.Get("Location") != "/ui/?x=1" {
+		t.Fatalf("/ui: %d %v", resp.StatusCode, resp.Header)
 	}
 	noUI := New(Config{Datacenter: "dc1"}, e.store, nil, nil)
 	rec := newRecorder()

@@ -18,6 +18,7 @@ import (
 
 	"github.com/minconsul/minconsul/raftstore"
 	"github.com/minconsul/minconsul/structs"
+	"github.com/minconsul/minconsul/ui"
 )
 
 // The real store satisfies httpapi's interface.
@@ -75,7 +76,7 @@ func newEnvWith(t testing.TB, st *raftstore.Store, view Store) *testEnv {
 		view = st
 	}
 	ag := newFakeAgent(st)
-	srv := New(Config{Datacenter: "dc1", NodeName: "node1", UIEnabled: true}, view, ag, testLogger(t).Named("http"))
+	srv := New(Config{Datacenter: "dc1", NodeName: "node1", UIEnabled: true, UI: ui.New()}, view, ag, testLogger(t).Named("http"))
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	cfg := api.DefaultConfig()

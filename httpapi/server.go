@@ -29,6 +29,9 @@ type Config struct {
 	Datacenter string
 	NodeName   string
 	UIEnabled  bool
+	// UI serves everything under /ui/ when UIEnabled (package ui's handler);
+	// nil serves nothing there.
+	UI http.Handler
 }
 
 // Store is what httpapi reads and writes (implemented by raftstore).
@@ -139,6 +142,10 @@ func (s *Server) routes() {
 	s.handle("/v1/health/node/", (*Server).healthNodeChecks, get)
 	s.handle("/v1/health/state/", (*Server).healthChecksInState, get)
 
+	s.handle("/v1/internal/ui/services", (*Server).uiServices, get)
+	s.handle("/v1/internal/ui/nodes", (*Server).uiNodes, get)
+	s.handle("/v1/internal/ui/node/", (*Server).uiNodeInfo, get)
+
 	s.handle("/v1/status/leader", (*Server).statusLeader, get)
 	s.handle("/v1/status/peers", (*Server).statusPeers, get)
 	s.handle("/v1/operator/raft/configuration", (*Server).operatorRaftConfiguration, get)
@@ -245,6 +252,7 @@ func (s *Server) isPrefixRoute(p string) bool {
 
 // serveOther answers everything outside /v1: the index, the UI and 404s.
 func (s *Server) serveOther(w http.ResponseWriter, r *http.Request) {
+	ui := s.cfg.UIEnabled && s.cfg.UI != nil
 	switch {
 	case r.URL.Path == "/":
 		if !s.cfg.UIEnabled {
@@ -257,9 +265,12 @@ func (s *Server) serveOther(w http.ResponseWriter, r *http.Request) {
 		u := *r.URL
 		u.Path += "/"
 		http.Redirect(w, r, u.String(), http.StatusMovedPermanently)
-	case s.cfg.UIEnabled && strings.HasPrefix(r.URL.Path, "/ui/"):
-		w.Header().Set(hdrContentType, "text/html; charset=utf-8")
-		_, _ = w.Write([]byte(uiPlaceholder))
+	case ui && r.URL.Path == "/ui":
+		u := *r.URL
+		u.Path = "/ui/"
+		http.Redirect(w, r, u.String(), http.StatusMovedPermanently)
+	case ui && strings.HasPrefix(r.URL.Path, "/ui/"):
+		s.cfg.UI.ServeHTTP(w, r)
 	default:
 		w.Header().Set(hdrContentType, "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusNotFound)
@@ -270,11 +281,6 @@ func (s *Server) serveOther(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 }
-
-const uiPlaceholder = `<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>minconsul</title></head>
-<body><h1>minconsul</h1><p>The web UI is not built yet. The HTTP API is at <a href="/v1/catalog/services">/v1/</a>.</p></body></html>
-`
 
 // Serve answers on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
