@@ -17,17 +17,6 @@ import (
 	"github.com/minconsul/minconsul/testutil/testagent"
 )
 
-func dnsQuery(t *testing.T, addr, name string, qtype uint16) *dns.Msg {
-	t.Helper()
-	m := new(dns.Msg)
-	m.SetQuestion(dns.Fqdn(name), qtype)
-	r, _, err := (&dns.Client{Timeout: 2 * time.Second}).Exchange(m, addr)
-	if err != nil {
-		t.Fatalf("dns %s: %v", name, err)
-	}
-	return r
-}
-
 // The tutorial: a registrator-style registration shows up in DNS (A and
 // SRV with the node's A record in extra), in the catalog with Consul's
 // JSON, and KV round-trips with a base64 value.
@@ -40,11 +29,11 @@ func TestAgent_Tutorial(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r := dnsQuery(t, a.DNSAddr(), "hello-world.service.consul", dns.TypeA)
+	r := testutil.DNSQuery(t, a.DNSAddr(), "hello-world.service.consul", dns.TypeA)
 	if len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String() != "127.0.0.1" {
 		t.Fatalf("A answer: %v", r.Answer)
 	}
-	r = dnsQuery(t, a.DNSAddr(), "hello-world.service.consul", dns.TypeSRV)
+	r = testutil.DNSQuery(t, a.DNSAddr(), "hello-world.service.consul", dns.TypeSRV)
 	if len(r.Answer) != 1 {
 		t.Fatalf("SRV answer: %v", r.Answer)
 	}
@@ -129,7 +118,7 @@ func TestAgent_TTLCheckHealth(t *testing.T) {
 	if entries, _, _ := c.Health().Service("web", "", true, nil); len(entries) != 0 {
 		t.Fatalf("critical instance in ?passing: %+v", entries)
 	}
-	if r := dnsQuery(t, a.DNSAddr(), "web.service.consul", dns.TypeSRV); len(r.Answer) != 0 {
+	if r := testutil.DNSQuery(t, a.DNSAddr(), "web.service.consul", dns.TypeSRV); len(r.Answer) != 0 {
 		t.Fatalf("critical instance in DNS: %v", r.Answer)
 	}
 	if err := c.Agent().UpdateTTL("service:web", "ok", api.HealthPassing); err != nil {
@@ -139,7 +128,7 @@ func TestAgent_TTLCheckHealth(t *testing.T) {
 	if err != nil || len(entries) != 1 || entries[0].Checks[1].Output != "ok" {
 		t.Fatalf("after pass: %v %+v", err, entries)
 	}
-	if r := dnsQuery(t, a.DNSAddr(), "v1.web.service.consul", dns.TypeSRV); len(r.Answer) != 1 {
+	if r := testutil.DNSQuery(t, a.DNSAddr(), "v1.web.service.consul", dns.TypeSRV); len(r.Answer) != 1 {
 		t.Fatalf("passing instance not in DNS: %v", r)
 	}
 	agentChecks, err := c.Agent().Checks()

@@ -46,7 +46,7 @@ func TestCluster_ThreeServers(t *testing.T) {
 	}
 	for _, a := range agents {
 		testutil.Retry(t, 10*time.Second, func() error {
-			r := dnsQuery(t, a.DNSAddr(), "web.service.consul", dns.TypeSRV)
+			r := testutil.DNSQuery(t, a.DNSAddr(), "web.service.consul", dns.TypeSRV)
 			if len(r.Answer) != 1 {
 				return fmt.Errorf("%s: %v", a.NodeName(), r.Answer)
 			}
@@ -109,7 +109,7 @@ func TestCluster_ClientAgent(t *testing.T) {
 	if p, _, err := servers[2].Client(t).KV().Get("from-client", &api.QueryOptions{RequireConsistent: true}); err != nil || p == nil {
 		t.Fatalf("consistent read on a server: %v %+v", err, p)
 	}
-	r := dnsQuery(t, cl.DNSAddr(), "api.service.consul", dns.TypeSRV)
+	r := testutil.DNSQuery(t, cl.DNSAddr(), "api.service.consul", dns.TypeSRV)
 	if len(r.Answer) != 1 || r.Answer[0].(*dns.SRV).Port != 9000 {
 		t.Fatalf("client DNS: %v", r)
 	}

@@ -64,6 +64,9 @@ type Config struct {
 
 	// Version reported by /v1/agent/self.
 	Version string
+	// SelfSections are extra top-level sections of /v1/agent/self from
+	// parts wired next to the agent (cmd adds "Registrar").
+	SelfSections map[string]func() any
 }
 
 // GossipConfig is Consul's gossip_lan block.

@@ -33,7 +33,7 @@ func (a *Agent) Self() map[string]any {
 	if a.store != nil {
 		stats["raft"] = a.store.Stats()
 	}
-	return map[string]any{
+	self := map[string]any{
 		"Config": map[string]any{
 			"Datacenter": a.cfg.Datacenter, "PrimaryDatacenter": a.cfg.Datacenter, "NodeName": a.cfg.NodeName,
 			"NodeID": a.cfg.NodeID, "Revision": Revision, "Server": a.cfg.Server, "Version": a.version(),
@@ -53,6 +53,10 @@ func (a *Agent) Self() map[string]any {
 		"Stats":  stats,
 		"Meta":   map[string]string{"consul-network-segment": ""},
 	}
+	for k, f := range a.cfg.SelfSections {
+		self[k] = f()
+	}
+	return self
 }
 
 func (a *Agent) leaderAddr() string {

@@ -15,6 +15,8 @@ type CatalogReader interface {
 	ServiceNodes(ctx context.Context, req *structs.ServiceSpecificRequest) (*structs.Indexed[structs.ServiceNodes], error)
 	NodeServices(ctx context.Context, req *structs.NodeSpecificRequest) (*structs.Indexed[*structs.NodeServices], error)
 	ServiceUsage(ctx context.Context, req *structs.DCSpecificRequest) (*structs.Indexed[*structs.ServiceUsage], error)
+	NodeDump(ctx context.Context, req *structs.DCSpecificRequest) (*structs.Indexed[structs.NodeDump], error)
+	NodeInfo(ctx context.Context, req *structs.NodeSpecificRequest) (*structs.Indexed[*structs.NodeInfo], error)
 }
 
 func (b *Backend) Nodes(ctx context.Context, req *structs.DCSpecificRequest) (*structs.Indexed[structs.Nodes], error) {
@@ -39,4 +41,12 @@ func (b *Backend) NodeServices(ctx context.Context, req *structs.NodeSpecificReq
 
 func (b *Backend) ServiceUsage(ctx context.Context, req *structs.DCSpecificRequest) (*structs.Indexed[*structs.ServiceUsage], error) {
 	return read(b, ctx, "ServiceUsage", req, (*raftstore.StateStore).ServiceUsage)
+}
+
+func (b *Backend) NodeDump(ctx context.Context, req *structs.DCSpecificRequest) (*structs.Indexed[structs.NodeDump], error) {
+	return read(b, ctx, "NodeDump", req, (*raftstore.StateStore).NodeDump)
+}
+
+func (b *Backend) NodeInfo(ctx context.Context, req *structs.NodeSpecificRequest) (*structs.Indexed[*structs.NodeInfo], error) {
+	return read(b, ctx, "NodeInfo", req, (*raftstore.StateStore).NodeInfo)
 }

@@ -32,6 +32,8 @@ type LoadResult struct {
 	RetryMax      int
 	// Files are the config files read, in precedence order.
 	Files []string
+	// Docker configures the registrar, which cmd wires next to the agent.
+	Docker Docker
 }
 
 // ErrHelp is returned when the arguments asked for help (-h, -help).
@@ -150,6 +152,9 @@ func (l *Loader) load(args []string) (*agent.Config, *LoadResult, error) {
 	res.LogJSON = merged.LogJSON != nil && *merged.LogJSON
 	res.RetryInterval = *merged.RetryInterval
 	res.RetryMax = *merged.RetryMax
+	if res.Docker, err = dockerSettings(merged); err != nil {
+		return nil, nil, err
+	}
 	cfg.RetryInterval = res.RetryInterval
 	return cfg, res, nil
 }

@@ -73,6 +73,9 @@ func newFlagSet(fv *flagValues) *flag.FlagSet {
 	fs.Var(boolPtr{&c.UIEnabled}, "ui", "Enables the built-in web UI server.")
 	fs.Var(boolPtr{&c.EnableScriptChecks}, "enable-script-checks", "Enables health check scripts.")
 	fs.Var(boolPtr{&c.LeaveOnTerminate}, "leave-on-terminate", "Leave the cluster gracefully on SIGTERM.")
+	fs.Var(boolPtr{&c.Docker}, "docker", "Register the published ports of this host's Docker containers as services (on by itself with -dev when a Docker engine answers; -docker=false turns it off).")
+	fs.Var(strPtr{&c.DockerHost}, "docker-host", "Docker engine address for -docker (default: DOCKER_HOST, else unix:///var/run/docker.sock).")
+	fs.Var(strSlice{&c.DockerLabels}, "docker-label", "Only register containers with this label (key or key=value). Can be specified multiple times.")
 
 	// Accepted for compatibility; values still validated by type.
 	var sink struct {

@@ -66,6 +66,19 @@ type rawConfig struct {
 
 	Services []*structs.ServiceDefinition
 	Checks   []*structs.CheckDefinition
+
+	// The Docker registrar (minconsul's own keys; see docker.go).
+	Docker            *bool
+	DockerHost        *string
+	DockerLabels      []string
+	RegInternal       *bool
+	RegIP             *string
+	RegExplicit       *bool
+	RegTags           *string
+	RegDeregister     *string
+	RegCleanup        *bool
+	RegResync         *time.Duration
+	RegUseIPFromLabel *string
 }
 
 // merge overlays src onto dst field by field.
@@ -178,6 +191,8 @@ func (d *decoder) decodeConfig(m map[string]any) (*rawConfig, error) {
 			if chks, err = d.checks(k, v); err == nil {
 				r.Checks = append(r.Checks, chks...)
 			}
+		case "docker", "docker_host", "docker_labels", "registrar":
+			err = d.docker(r, k, v)
 		default:
 			d.ignore(k)
 		}

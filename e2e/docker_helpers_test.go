@@ -29,14 +29,11 @@ import (
 //	docker images -q minconsul-e2e | xargs -r docker rmi -f
 const dockerLabel = "io.minconsul.e2e"
 
-// needDocker skips the test when no Docker daemon answers.
+// needDocker skips the test when no Docker daemon answers (fails it under
+// CI=true).
 func needDocker(t *testing.T) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "docker", "info").CombinedOutput(); err != nil {
-		t.Skipf("docker not available: %v %s", err, firstLine(string(out)))
-	}
+	testutil.NeedDocker(t)
 }
 
 func firstLine(s string) string {
@@ -80,18 +77,23 @@ func mustDocker(t *testing.T, args ...string) string {
 
 // buildImage builds the release image from the repository's Dockerfile
 // (FROM scratch: nothing is pulled) under a unique tag, removed at cleanup.
-// The build context is a temp dir holding only the Dockerfile and the
-// static binary, so the tree's build/ is left alone.
 func buildImage(t *testing.T, id string) string {
 	t.Helper()
-	bin := testutil.Binary(t) // CGO_ENABLED=0: static, runs on scratch
+	return buildScratchImage(t, id, "minconsul-e2e:"+id, "Dockerfile", testutil.Binary(t), "minconsul")
+}
+
+// buildScratchImage builds tag from the repository's Dockerfile at
+// dockerfile with bin copied to build/<name> of the context, as `make`
+// does. The context is a temp dir holding only those two files, so the
+// tree's build/ is left alone. The image is removed at cleanup.
+func buildScratchImage(t *testing.T, id, tag, dockerfile, bin, name string) string {
+	t.Helper()
 	ctxDir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(ctxDir, "build"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	copyFile(t, bin, filepath.Join(ctxDir, "build", "minconsul"), 0o755)
-	copyFile(t, filepath.Join(testutil.RepoRoot(), "Dockerfile"), filepath.Join(ctxDir, "Dockerfile"), 0o644)
-	tag := "minconsul-e2e:" + id
+	copyFile(t, bin, filepath.Join(ctxDir, "build", name), 0o755)
+	copyFile(t, filepath.Join(testutil.RepoRoot(), dockerfile), filepath.Join(ctxDir, "Dockerfile"), 0o644)
 	if _, err := dockerCmd(3*time.Minute, nil, "docker", "build", "-q", "--label", dockerLabel+"="+id, "-t", tag, ctxDir); err != nil {
 		t.Fatal(err)
 	}
@@ -142,6 +144,27 @@ func composeCommand(t *testing.T) []string {
 	}
 	t.Skip("neither `docker compose` nor docker-compose is installed")
 	return nil
+}
+
+// composeProject runs compose commands on file as project (with env) and
+// takes the project down at cleanup, logging its output if the test failed.
+func composeProject(t *testing.T, file, project string, env []string) func(time.Duration, ...string) (string, error) {
+	t.Helper()
+	compose := composeCommand(t)
+	dc := func(timeout time.Duration, args ...string) (string, error) {
+		argv := append(append([]string{}, compose...), "-f", file, "-p", project)
+		return dockerCmd(timeout, env, append(argv, args...)...)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			out, _ := dc(time.Minute, "logs", "--no-color")
+			t.Logf("compose logs:\n%s", out)
+		}
+		if _, err := dc(2*time.Minute, "down", "-v", "-t", "5"); err != nil {
+			t.Errorf("compose down: %v", err)
+		}
+	})
+	return dc
 }
 
 // containerIPs maps a container's network names to its addresses.

@@ -47,27 +47,14 @@ func TestDocker_ImageBuilds(t *testing.T) {
 // registered on the client agent is answered by a server's DNS.
 func TestDocker_Compose(t *testing.T) {
 	needDocker(t)
-	compose := composeCommand(t)
+	composeCommand(t) // skip before building anything when there is no compose
 	id := runID(t)
 	checkNothingLeft(t, id)
 	img := buildImage(t, id)
 
 	file := filepath.Join(testutil.RepoRoot(), "examples", "cluster", "docker-compose.yml")
-	project := "mce2e" + id
 	env := []string{"MINCONSUL_IMAGE=" + img, "MINCONSUL_HTTP_PORT=0", "MINCONSUL_DNS_PORT=0"}
-	dc := func(timeout time.Duration, args ...string) (string, error) {
-		argv := append(append([]string{}, compose...), "-f", file, "-p", project)
-		return dockerCmd(timeout, env, append(argv, args...)...)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			out, _ := dc(time.Minute, "logs", "--no-color")
-			t.Logf("compose logs:\n%s", out)
-		}
-		if _, err := dc(2*time.Minute, "down", "-v", "-t", "5"); err != nil {
-			t.Errorf("compose down: %v", err)
-		}
-	})
+	dc := composeProject(t, file, "mce2e"+id, env)
 	start := time.Now()
 	if _, err := dc(3*time.Minute, "up", "-d"); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"net/http"
 	"strings"
 	"testing"
 
@@ -118,6 +117,7 @@ func TestStatus_Table(t *testing.T) {
 		{name: "raft config", method: "GET", path: "/v1/operator/raft/configuration", status: 200, want: `"Leader":true`},
 		{name: "raft config stale+consistent", method: "GET", path: "/v1/operator/raft/configuration?stale&consistent", status: 400},
 		{name: "index", method: "GET", path: "/ui/", status: 200, want: "minconsul"},
+		{name: "ui deep link", method: "GET", path: "/ui/dc1/kv/a%40b/", status: 200, want: "<main"},
 		{name: "nothing", method: "GET", path: "/favicon.ico", status: 404, want: "ensure the path starts with '/v1/'"},
 	})
 	leaderAPI, err := e.client.Status().Leader()
@@ -145,6 +145,14 @@ func TestIndex_Redirect(t *testing.T) {
 	if resp.StatusCode != 301 || resp.Header.Get("Location") != "/ui/" {
 		t.Fatalf("index: %d %v", resp.StatusCode, resp.Header)
 	}
+	resp, err = e.http.Client().Transport.RoundTrip(mustReq(t, "GET", e.http.URL+"/ui?x=1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 301 || resp.Header.Get("Location") != "/ui/?x=1" {
+		t.Fatalf("/ui: %d %v", resp.StatusCode, resp.Header)
+	}
 	noUI := New(Config{Datacenter: "dc1"}, e.back, nil, nil)
 	rec := newRecorder()
 	noUI.ServeHTTP(rec, mustReq(t, "GET", "/"))
@@ -160,23 +168,5 @@ func TestIndex_Redirect(t *testing.T) {
 	noUI.ServeHTTP(rec, mustReq(t, "GET", "/v1/agent/self"))
 	if rec.Code != 404 {
 		t.Fatalf("no agent: %d", rec.Code)
-	}
-}
-
-// A UI handler passed in serves everything under /ui/; without one the
-// placeholder page answers.
-func TestUI_Handler(t *testing.T) {
-	e := newEnv(t)
-	rec := newRecorder()
-	e.srv.ServeHTTP(rec, mustReq(t, "GET", "/ui/services"))
-	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "The web UI is not built yet") {
-		t.Fatalf("placeholder: %d %q", rec.Code, rec.Body.String())
-	}
-	ui := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ui:" + r.URL.Path)) })
-	srv := New(Config{Datacenter: "dc1", UIEnabled: true, UI: ui}, e.back, nil, nil)
-	rec = newRecorder()
-	srv.ServeHTTP(rec, mustReq(t, "GET", "/ui/services"))
-	if rec.Code != 200 || rec.Body.String() != "ui:/ui/services" {
-		t.Fatalf("ui handler: %d %q", rec.Code, rec.Body.String())
 	}
 }

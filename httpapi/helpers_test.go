@@ -19,6 +19,7 @@ import (
 	"github.com/minconsul/minconsul/raftstore"
 	"github.com/minconsul/minconsul/structs"
 	"github.com/minconsul/minconsul/testutil"
+	"github.com/minconsul/minconsul/ui"
 )
 
 // The real backend satisfies httpapi's interface.
@@ -62,7 +63,7 @@ func newEnv(t testing.TB) *testEnv {
 	st := newStore(t)
 	back := newBackend(t, st)
 	ag := newFakeAgent(st)
-	srv := New(Config{Datacenter: "dc1", NodeName: "node1", UIEnabled: true}, back, ag, testLogger(t).Named("http"))
+	srv := New(Config{Datacenter: "dc1", NodeName: "node1", UIEnabled: true, UI: ui.New()}, back, ag, testLogger(t).Named("http"))
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	cfg := api.DefaultConfig()

@@ -32,7 +32,8 @@ type Config struct {
 	Datacenter string
 	NodeName   string
 	UIEnabled  bool
-	// UI serves /ui/ when UIEnabled; nil serves a placeholder page.
+	// UI serves everything under /ui/ when UIEnabled (package ui's handler);
+	// nil serves nothing there.
 	UI http.Handler
 }
 
@@ -129,6 +130,10 @@ func (s *Server) routes() {
 	s.handle("/v1/health/checks/", (*Server).healthServiceChecks, get)
 	s.handle("/v1/health/node/", (*Server).healthNodeChecks, get)
 	s.handle("/v1/health/state/", (*Server).healthChecksInState, get)
+
+	s.handle("/v1/internal/ui/services", (*Server).uiServices, get)
+	s.handle("/v1/internal/ui/nodes", (*Server).uiNodes, get)
+	s.handle("/v1/internal/ui/node/", (*Server).uiNodeInfo, get)
 
 	s.handle("/v1/status/leader", (*Server).statusLeader, get)
 	s.handle("/v1/status/peers", (*Server).statusPeers, get)
@@ -237,6 +242,7 @@ func (s *Server) isPrefixRoute(p string) bool {
 
 // serveOther answers everything outside /v1: the index, the UI and 404s.
 func (s *Server) serveOther(w http.ResponseWriter, r *http.Request) {
+	ui := s.cfg.UIEnabled && s.cfg.UI != nil
 	switch {
 	case r.URL.Path == "/":
 		if !s.cfg.UIEnabled {
@@ -249,13 +255,12 @@ func (s *Server) serveOther(w http.ResponseWriter, r *http.Request) {
 		u := *r.URL
 		u.Path += "/"
 		http.Redirect(w, r, u.String(), http.StatusMovedPermanently)
-	case s.cfg.UIEnabled && strings.HasPrefix(r.URL.Path, "/ui/"):
-		if s.cfg.UI != nil {
-			s.cfg.UI.ServeHTTP(w, r)
-			return
-		}
-		w.Header().Set(hdrContentType, "text/html; charset=utf-8")
-		_, _ = w.Write([]byte(uiPlaceholder))
+	case ui && r.URL.Path == "/ui":
+		u := *r.URL
+		u.Path = "/ui/"
+		http.Redirect(w, r, u.String(), http.StatusMovedPermanently)
+	case ui && strings.HasPrefix(r.URL.Path, "/ui/"):
+		s.cfg.UI.ServeHTTP(w, r)
 	default:
 		w.Header().Set(hdrContentType, "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusNotFound)
@@ -266,11 +271,6 @@ func (s *Server) serveOther(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 }
-
-const uiPlaceholder = `<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>minconsul</title></head>
-<body><h1>minconsul</h1><p>The web UI is not built yet. The HTTP API is at <a href="/v1/catalog/services">/v1/</a>.</p></body></html>
-`
 
 // Serve answers on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {

@@ -2,6 +2,7 @@ package raftstore
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/hashicorp/go-memdb"
 	"github.com/minconsul/minconsul/structs"
@@ -86,6 +87,59 @@ func (s *StateStore) ChecksInState(ws memdb.WatchSet, req *structs.ChecksInState
 	}
 	ws.Add(it.WatchCh())
 	return s.filterChecksByNodeMeta(ws, maxIndexTxn(tx, tableChecks), collectChecks(it), req.NodeMetaFilters)
+}
+
+// NodeDump is every node with its services and checks (the web UI's list
+// pages), watching all of it; it answers the highest index it saw.
+func (s *StateStore) NodeDump(ws memdb.WatchSet, req *structs.DCSpecificRequest) (uint64, structs.NodeDump, error) {
+	idx, nodes, err := s.Nodes(ws, req)
+	if err != nil {
+		return 0, nil, err
+	}
+	cidx, checks, err := s.ChecksInState(ws, &structs.ChecksInStateRequest{State: structs.HealthAny})
+	if err != nil {
+		return 0, nil, err
+	}
+	idx = max(idx, cidx)
+	byNode := map[string]structs.HealthChecks{}
+	for _, c := range checks {
+		byNode[c.Node] = append(byNode[c.Node], c)
+	}
+	out := make(structs.NodeDump, 0, len(nodes))
+	for _, n := range nodes {
+		sidx, ns, err := s.NodeServices(ws, &structs.NodeSpecificRequest{Node: n.Node})
+		if err != nil {
+			return 0, nil, err
+		}
+		idx = max(idx, sidx)
+		out = append(out, nodeInfo(n, ns, byNode[n.Node]))
+	}
+	return idx, out, nil
+}
+
+// NodeInfo is one node with its services and checks (nil when unknown).
+func (s *StateStore) NodeInfo(ws memdb.WatchSet, req *structs.NodeSpecificRequest) (uint64, *structs.NodeInfo, error) {
+	idx, ns, err := s.NodeServices(ws, req)
+	if err != nil || ns == nil {
+		return idx, nil, err
+	}
+	cidx, checks, err := s.NodeChecks(ws, req)
+	if err != nil {
+		return 0, nil, err
+	}
+	return max(idx, cidx), nodeInfo(ns.Node, ns, checks), nil
+}
+
+// nodeInfo lists a node's services (ns may be nil) in ID order.
+func nodeInfo(n *structs.Node, ns *structs.NodeServices, checks structs.HealthChecks) *structs.NodeInfo {
+	info := &structs.NodeInfo{Node: n, Checks: checks}
+	if ns != nil {
+		for _, svc := range ns.Services {
+			info.Services = append(info.Services, svc)
+		}
+		sort.Slice(info.Services, func(i, j int) bool { return info.Services[i].ID < info.Services[j].ID })
+	}
+	return info
 }
 
 // CheckServiceNodes is /v1/health/service/<name>: each instance (on a node

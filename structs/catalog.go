@@ -111,6 +111,17 @@ type NodeServiceList struct {
 	Services []*NodeService
 }
 
+// NodeInfo is a node with its services and checks (Consul's NodeInfo, one
+// row of a node dump).
+type NodeInfo struct {
+	Node     *Node
+	Services []*NodeService
+	Checks   HealthChecks
+}
+
+// NodeDump is every node with its services and checks.
+type NodeDump []*NodeInfo
+
 // ServiceUsage is one datacenter's counts on /v1/operator/usage.
 type ServiceUsage struct {
 	Nodes                    int

@@ -30,7 +30,8 @@ type DevProcess struct {
 func StartDevProcess(ctx context.Context, bin string) (*DevProcess, error) {
 	log := &limitedWriter{n: 64 << 10}
 	started := time.Now()
-	p, err := testutil.StartProc(ctx, bin, append([]string{"agent", "-dev", "-node", "bench",
+	// -docker=false: -dev would otherwise register the host's containers.
+	p, err := testutil.StartProc(ctx, bin, append([]string{"agent", "-dev", "-docker=false", "-node", "bench",
 		"-client", "127.0.0.1", "-bind", "127.0.0.1"}, testutil.Addrs{}.PortFlags()...),
 		func(line string) { fmt.Fprintln(log, line) }, 20*time.Second)
 	if err != nil {

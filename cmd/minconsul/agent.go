@@ -14,6 +14,7 @@ import (
 	"github.com/minconsul/minconsul/agent"
 	"github.com/minconsul/minconsul/cmd/minconsul/wire"
 	"github.com/minconsul/minconsul/config"
+	"github.com/minconsul/minconsul/registrar"
 )
 
 // runningAgent is what the agent command needs from *wire.Agent.
@@ -27,12 +28,17 @@ type runningAgent interface {
 	// ShutdownCh is closed when a client asked the agent to leave
 	// (PUT /v1/agent/leave); the process then exits.
 	ShutdownCh() <-chan struct{}
+	// What the Docker registrar registers through.
+	registrar.LocalAgent
 }
 
 // agentRunner creates the agent and supplies signals; tests replace both.
 type agentRunner struct {
 	newAgent func(*agent.Config, hclog.Logger) (runningAgent, error)
 	signals  func() (<-chan os.Signal, func())
+	// dockerPing looks for a Docker engine (-dev turns the registrar on
+	// when one answers); nil never finds one.
+	dockerPing func(ctx context.Context, host string) (string, error)
 }
 
 func defaultAgentRunner() agentRunner {
@@ -45,6 +51,7 @@ func defaultAgentRunner() agentRunner {
 			signal.Notify(ch, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 			return ch, func() { signal.Stop(ch) }
 		},
+		dockerPing: registrar.Ping,
 	}
 }
 
@@ -78,9 +85,15 @@ func (c *cli) agentCmd(args []string) int {
 	loader.OnReload = logWarnings
 
 	c.out("==> Starting Consul agent...")
+	dockerOn, dockerWhy := c.dockerDecision(cfg, res.Docker)
 	a, err := c.agent.newAgent(cfg, logger)
 	if err != nil {
 		c.err("==> Error creating agent: %s", err)
+		return 1
+	}
+	reg, err := newRegistrar(cfg, res.Docker, dockerOn, a, logger)
+	if err != nil {
+		c.err("==> Error creating the Docker registrar: %s", err)
 		return 1
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -92,7 +105,16 @@ func (c *cli) agentCmd(args []string) int {
 		a.Shutdown()
 		return 1
 	}
-	c.printSummary(cfg, a)
+	if reg != nil {
+		if err := reg.Start(ctx); err != nil {
+			c.err("==> Error starting the Docker registrar: %s", err)
+			a.Shutdown()
+			return 1
+		}
+		a = withRegistrar{runningAgent: a, reg: reg}
+	}
+	logger.Info("Docker registrar: " + dockerWhy)
+	c.printSummary(cfg, a, dockerWhy)
 	c.out("==> Consul agent running!")
 	c.out("==> Log data will now stream in as it occurs:\n")
 
@@ -161,7 +183,7 @@ func (c *cli) gracefulStop(ctx context.Context, cfg *agent.Config, a runningAgen
 	}
 }
 
-func (c *cli) printSummary(cfg *agent.Config, a runningAgent) {
+func (c *cli) printSummary(cfg *agent.Config, a runningAgent, docker string) {
 	line := func(k, format string, args ...any) {
 		c.out("%22s: %s", k, fmt.Sprintf(format, args...))
 	}
@@ -173,5 +195,6 @@ func (c *cli) printSummary(cfg *agent.Config, a runningAgent) {
 	line("Client Addr", "(HTTP: %s, DNS: %s)", a.HTTPAddr(), a.DNSAddr())
 	line("Cluster Addr", "%s (LAN: %d)", cfg.AdvertiseAddr, cfg.SerfLANPort)
 	line("Web UI", "%t", cfg.UIEnabled)
+	line("Docker registrar", "%s", docker)
 	c.out("")
 }

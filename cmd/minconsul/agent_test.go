@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/minconsul/minconsul/agent"
+	"github.com/minconsul/minconsul/structs"
 )
 
 type fakeAgent struct {
@@ -59,6 +60,14 @@ func (f *fakeAgent) Calls() string {
 	return strings.Join(f.calls, ",")
 }
 func (f *fakeAgent) set(cfg *agent.Config) *fakeAgent { f.cfg = cfg; return f }
+
+// The registrar's methods; these tests never turn it on (no dockerPing).
+func (f *fakeAgent) ServiceRegister(context.Context, *structs.ServiceDefinition, bool) error {
+	return nil
+}
+func (f *fakeAgent) ServiceDeregister(context.Context, string) error              { return nil }
+func (f *fakeAgent) Services() map[string]*structs.AgentService                   { return nil }
+func (f *fakeAgent) CheckUpdateTTL(context.Context, string, string, string) error { return nil }
 
 // startAgentCmd runs "agent args" with a fake agent and a signal channel
 // the test drives; it returns the exit code channel.

@@ -64,6 +64,7 @@ func commands() map[string]command {
 		"members":          {"Lists the members of a Consul cluster", (*cli).membersCmd},
 		"operator":         {"Provides cluster-level tools for Consul operators", (*cli).operatorCmd},
 		"operator raft":    {"Provides cluster-level tools for Consul operators", (*cli).operatorRaftCmd},
+		"registrator":      {"Registers Docker containers' ports with an agent, as gliderlabs/registrator", (*cli).registratorCmd},
 		"reload":           {"Triggers the agent to reload configuration files", (*cli).reloadCmd},
 		"snapshot":         {"Saves, restores and inspects snapshots of Consul server state", (*cli).snapshotCmd},
 		"snapshot inspect": {"Displays information about a Consul snapshot file", (*cli).snapshotInspect},

@@ -1,8 +1,10 @@
 // Package wire starts one minconsul agent with its front ends, in order,
 // and stops them in reverse: it binds the HTTP and DNS ports (port 0 picks
 // one), starts the agent core (node ID, server port, Raft, gossip, local
-// state, anti-entropy), then serves the HTTP API and DNS through the
-// core's backend, and logs `agent started` with every bound address.
+// state, anti-entropy), then serves the HTTP API (with the web UI) and DNS
+// through the core's backend, and logs `agent started` with every bound
+// address. The Docker registrar is started by the agent command after it
+// (cmd/minconsul/registrar.go), as a client of the agent's local API.
 //
 // The minconsul command runs it; tests (testutil/testagent) and the
 // benchmark command embed it, so they run exactly what the binary runs.
@@ -20,6 +22,7 @@ import (
 	"github.com/minconsul/minconsul/agent"
 	"github.com/minconsul/minconsul/dnsserver"
 	"github.com/minconsul/minconsul/httpapi"
+	"github.com/minconsul/minconsul/ui"
 )
 
 // Agent is a running agent: the core and its front ends.
@@ -70,7 +73,7 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 	if err := a.Agent.Start(ctx); err != nil {
 		return err
 	}
-	a.http = httpapi.New(httpapi.Config{Datacenter: a.cfg.Datacenter, NodeName: a.cfg.NodeName, UIEnabled: a.cfg.UIEnabled},
+	a.http = httpapi.New(httpapi.Config{Datacenter: a.cfg.Datacenter, NodeName: a.cfg.NodeName, UIEnabled: a.cfg.UIEnabled, UI: ui.New()},
 		a.Backend(), a.Agent, a.logger.Named("http"))
 	a.wg.Add(1)
 	go func() {
