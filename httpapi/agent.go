@@ -38,7 +38,14 @@ func agentServiceView(svc *structs.AgentService) *structs.AgentService {
 }
 
 func (s *Server) agentServices(q *request) error {
+	f, err := parseFilter(q, (*structs.AgentService)(nil))
+	if err != nil {
+		return err
+	}
 	svcs := s.agent.Services()
+	if svcs, err = apply(f, svcs); err != nil {
+		return err
+	}
 	out := make(map[string]*structs.AgentService, len(svcs))
 	for id, svc := range svcs {
 		if svc != nil {
@@ -99,7 +106,14 @@ func (s *Server) agentServiceDeregister(q *request) error {
 }
 
 func (s *Server) agentChecks(q *request) error {
+	f, err := parseFilter(q, (*structs.HealthCheck)(nil))
+	if err != nil {
+		return err
+	}
 	checks := s.agent.Checks()
+	if checks, err = apply(f, checks); err != nil {
+		return err
+	}
 	out := make(map[string]*structs.HealthCheck, len(checks))
 	for id, c := range checks {
 		if c == nil {

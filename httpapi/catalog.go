@@ -93,9 +93,6 @@ func decodeDeregister(body io.Reader, dc string) (*structs.DeregisterRequest, er
 }
 
 func (s *Server) catalogRegister(q *request) error {
-	if err := s.checkDC(q); err != nil {
-		return err
-	}
 	args, err := decodeRegister(q.r.Body, s.cfg.Datacenter)
 	if err != nil {
 		return err
@@ -108,9 +105,6 @@ func (s *Server) catalogRegister(q *request) error {
 }
 
 func (s *Server) catalogDeregister(q *request) error {
-	if err := s.checkDC(q); err != nil {
-		return err
-	}
 	args, err := decodeDeregister(q.r.Body, s.cfg.Datacenter)
 	if err != nil {
 		return err
@@ -127,8 +121,15 @@ func (s *Server) catalogDatacenters(q *request) error {
 }
 
 func (s *Server) catalogNodes(q *request) error {
+	f, err := parseFilter(q, (*structs.Node)(nil))
+	if err != nil {
+		return err
+	}
 	nodes, _, err := read(s, q, &structs.DCSpecificRequest{NodeMetaFilters: parseMetaFilter(q.query)}, s.backend.Nodes)
 	if err != nil {
+		return err
+	}
+	if nodes, err = apply(f, nodes); err != nil {
 		return err
 	}
 	if nodes == nil {
@@ -157,9 +158,16 @@ func (s *Server) catalogServiceNodes(q *request) error {
 	if name == "" {
 		return badRequest("Missing service name")
 	}
+	f, err := parseFilter(q, (*structs.ServiceNode)(nil))
+	if err != nil {
+		return err
+	}
 	req := &structs.ServiceSpecificRequest{ServiceName: name, ServiceTags: q.query["tag"], NodeMetaFilters: parseMetaFilter(q.query)}
 	rows, _, err := read(s, q, req, s.backend.ServiceNodes)
 	if err != nil {
+		return err
+	}
+	if rows, err = apply(f, rows); err != nil {
 		return err
 	}
 	out := make(structs.ServiceNodes, 0, len(rows))
@@ -190,6 +198,11 @@ func (s *Server) catalogNodeServices(q *request) error {
 	if node == "" {
 		return badRequest("Missing node name")
 	}
+	// The filter applies to the node's services (as Consul's does).
+	f, err := parseFilter(q, (*structs.NodeService)(nil))
+	if err != nil {
+		return err
+	}
 	ns, _, err := read(s, q, &structs.NodeSpecificRequest{Node: node}, s.backend.NodeServices)
 	if err != nil {
 		return err
@@ -198,8 +211,12 @@ func (s *Server) catalogNodeServices(q *request) error {
 		// Consul answers 200 with a JSON null for an unknown node.
 		return writeJSON(q, (*structs.NodeServices)(nil))
 	}
-	out := &structs.NodeServices{Node: ns.Node, Services: make(map[string]*structs.NodeService, len(ns.Services))}
-	for id, svc := range ns.Services {
+	services, err := apply(f, ns.Services)
+	if err != nil {
+		return err
+	}
+	out := &structs.NodeServices{Node: ns.Node, Services: make(map[string]*structs.NodeService, len(services))}
+	for id, svc := range services {
 		out.Services[id] = withTags(svc)
 	}
 	return writeJSON(q, out)
@@ -210,6 +227,10 @@ func (s *Server) catalogNodeServiceList(q *request) error {
 	if node == "" {
 		return badRequest("Missing node name")
 	}
+	f, err := parseFilter(q, (*structs.NodeService)(nil))
+	if err != nil {
+		return err
+	}
 	ns, _, err := read(s, q, &structs.NodeSpecificRequest{Node: node}, s.backend.NodeServices)
 	if err != nil {
 		return err
@@ -217,9 +238,13 @@ func (s *Server) catalogNodeServiceList(q *request) error {
 	// An unknown node gives {"Node":null,"Services":null}, as Consul.
 	var out structs.NodeServiceList
 	if ns != nil {
+		services, err := apply(f, ns.Services)
+		if err != nil {
+			return err
+		}
 		out.Node = ns.Node
-		out.Services = make([]*structs.NodeService, 0, len(ns.Services))
-		for _, svc := range ns.Services {
+		out.Services = make([]*structs.NodeService, 0, len(services))
+		for _, svc := range services {
 			out.Services = append(out.Services, withTags(svc))
 		}
 		sort.Slice(out.Services, func(i, j int) bool { return out.Services[i].ID < out.Services[j].ID })

@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"context"
+
 	"github.com/minconsul/minconsul/structs"
 )
 
@@ -15,9 +17,16 @@ func (s *Server) healthServiceNodes(q *request) error {
 	if err != nil {
 		return badRequest("Invalid value for ?passing")
 	}
+	f, err := parseFilter(q, structs.CheckServiceNode{})
+	if err != nil {
+		return err
+	}
 	req := &structs.ServiceSpecificRequest{ServiceName: name, ServiceTags: q.query["tag"], NodeMetaFilters: parseMetaFilter(q.query)}
 	rows, _, err := read(s, q, req, s.backend.CheckServiceNodes)
 	if err != nil {
+		return err
+	}
+	if rows, err = apply(f, rows); err != nil {
 		return err
 	}
 	out := make(structs.CheckServiceNodes, 0, len(rows))
@@ -40,6 +49,23 @@ func allPassing(checks structs.HealthChecks) bool {
 		}
 	}
 	return true
+}
+
+// readChecks is the health endpoints answering a list of checks: ?filter
+// compiled first, then the read, then the filter on its answer.
+func readChecks[Q structs.QueryRequest](s *Server, q *request, req Q, fn func(context.Context, Q) (*structs.Indexed[structs.HealthChecks], error)) error {
+	f, err := parseFilter(q, (*structs.HealthCheck)(nil))
+	if err != nil {
+		return err
+	}
+	checks, _, err := read(s, q, req, fn)
+	if err != nil {
+		return err
+	}
+	if checks, err = apply(f, checks); err != nil {
+		return err
+	}
+	return writeJSON(q, checksWithTags(checks))
 }
 
 // checksWithTags returns checks with [] for nil lists and nil ServiceTags,
@@ -71,11 +97,7 @@ func (s *Server) healthServiceChecks(q *request) error {
 	if name == "" {
 		return badRequest("Missing service name")
 	}
-	checks, _, err := read(s, q, &structs.ServiceSpecificRequest{ServiceName: name, NodeMetaFilters: parseMetaFilter(q.query)}, s.backend.ServiceChecks)
-	if err != nil {
-		return err
-	}
-	return writeJSON(q, checksWithTags(checks))
+	return readChecks(s, q, &structs.ServiceSpecificRequest{ServiceName: name, NodeMetaFilters: parseMetaFilter(q.query)}, s.backend.ServiceChecks)
 }
 
 func (s *Server) healthNodeChecks(q *request) error {
@@ -83,11 +105,7 @@ func (s *Server) healthNodeChecks(q *request) error {
 	if node == "" {
 		return badRequest("Missing node name")
 	}
-	checks, _, err := read(s, q, &structs.NodeSpecificRequest{Node: node}, s.backend.NodeChecks)
-	if err != nil {
-		return err
-	}
-	return writeJSON(q, checksWithTags(checks))
+	return readChecks(s, q, &structs.NodeSpecificRequest{Node: node}, s.backend.NodeChecks)
 }
 
 // healthChecksInState: like Consul, a state other than any, passing,
@@ -97,9 +115,5 @@ func (s *Server) healthChecksInState(q *request) error {
 	if state == "" {
 		return badRequest("Missing check state")
 	}
-	checks, _, err := read(s, q, &structs.ChecksInStateRequest{State: state, NodeMetaFilters: parseMetaFilter(q.query)}, s.backend.ChecksInState)
-	if err != nil {
-		return err
-	}
-	return writeJSON(q, checksWithTags(checks))
+	return readChecks(s, q, &structs.ChecksInStateRequest{State: state, NodeMetaFilters: parseMetaFilter(q.query)}, s.backend.ChecksInState)
 }

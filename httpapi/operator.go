@@ -10,9 +10,6 @@ import (
 // operatorRaftPeer removes a server from the Raft configuration by ?id or
 // ?address, with Consul's messages.
 func (s *Server) operatorRaftPeer(q *request) error {
-	if err := s.checkDC(q); err != nil {
-		return err
-	}
 	id, hasID := q.query["id"]
 	addr, hasAddr := q.query["address"]
 	switch {

@@ -136,9 +136,6 @@ func read[Q structs.QueryRequest, T any](s *Server, q *request, req Q, fn func(c
 	if err != nil {
 		return zero, nil, err
 	}
-	if err := s.checkDC(q); err != nil {
-		return zero, nil, err
-	}
 	*req.QueryOpts() = opts
 	res, err := fn(q.r.Context(), req)
 	if err != nil {
@@ -150,9 +147,10 @@ func read[Q structs.QueryRequest, T any](s *Server, q *request, req Q, fn func(c
 	return res.Value, &res.QueryMeta, nil
 }
 
-// checkDC rejects ?dc naming another datacenter: minconsul has no WAN.
-func (s *Server) checkDC(q *request) error {
-	if q.query == nil {
+// checkDC rejects ?dc naming another datacenter on every endpoint taking
+// ?dc (the one place it is checked): minconsul has no WAN.
+func (s *Server) checkDC(rt *route, q *request) error {
+	if !rt.dc {
 		return nil
 	}
 	if dc := q.query.Get("dc"); dc != "" && dc != s.cfg.Datacenter {

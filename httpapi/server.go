@@ -90,6 +90,10 @@ type route struct {
 	methods []string
 	allow   string // "OPTIONS,GET,..." as Consul sends it
 	fn      handlerFunc
+	// dc: the endpoint takes ?dc (everything but the local agent's own
+	// endpoints and the datacenter list), so ?dc naming another datacenter
+	// is refused before the handler runs.
+	dc bool
 }
 
 // New builds the API server. agent may be nil (no /v1/agent/* routes).
@@ -105,7 +109,8 @@ func New(cfg Config, backend Backend, agent Agent, logger hclog.Logger) *Server 
 
 func (s *Server) handle(pattern string, fn handlerFunc, methods ...string) {
 	rt := &route{pattern: pattern, methods: methods, fn: fn,
-		allow: strings.Join(append([]string{"OPTIONS"}, methods...), ",")}
+		allow: strings.Join(append([]string{"OPTIONS"}, methods...), ","),
+		dc:    !strings.HasPrefix(pattern, "/v1/agent/") && pattern != "/v1/catalog/datacenters"}
 	if strings.HasSuffix(pattern, "/") {
 		s.prefixes = append(s.prefixes, rt)
 		return
@@ -219,6 +224,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		q.query = vals
+		if err := s.checkDC(rt, q); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 	}
 	if s.logger.IsDebug() {
 		start := time.Now()

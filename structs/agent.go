@@ -44,6 +44,7 @@ type ServiceDefinition struct {
 
 // AgentService is a locally registered service as /v1/agent/services shows it.
 type AgentService struct {
+	Kind              string `json:",omitempty"`
 	ID                string
 	Service           string
 	Tags              []string
@@ -53,8 +54,8 @@ type AgentService struct {
 	TaggedAddresses   map[string]ServiceAddress `json:",omitempty"`
 	Weights           Weights
 	EnableTagOverride bool
-	ContentHash       string `json:",omitempty"`
-	Datacenter        string
+	ContentHash       string `json:",omitempty" bexpr:"-"`
+	Datacenter        string `bexpr:"-"`
 }
 
 // AgentMember is one gossip member as /v1/agent/members shows it.

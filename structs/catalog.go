@@ -25,8 +25,8 @@ type Node struct {
 	Datacenter      string
 	TaggedAddresses map[string]string
 	Meta            map[string]string
-	CreateIndex     uint64
-	ModifyIndex     uint64
+	CreateIndex     uint64 `bexpr:"-"`
+	ModifyIndex     uint64 `bexpr:"-"`
 }
 
 // Nodes is a list of catalog nodes, sorted by name.
@@ -52,11 +52,15 @@ type ServiceProxy struct {
 	Expose      struct{}
 }
 
-// ServiceConnect: see ServiceProxy.
-type ServiceConnect struct{}
+// ServiceConnect: see ServiceProxy. Native is kept (always false) so a
+// ?filter naming Connect.Native is valid, as Consul's selectors are.
+type ServiceConnect struct {
+	Native bool `json:",omitempty"`
+}
 
 // NodeService is a service instance on a node, as the catalog stores it.
 type NodeService struct {
+	Kind              string `json:",omitempty"`
 	ID                string
 	Service           string
 	Tags              []string
@@ -68,8 +72,8 @@ type NodeService struct {
 	EnableTagOverride bool
 	Proxy             ServiceProxy
 	Connect           ServiceConnect
-	CreateIndex       uint64
-	ModifyIndex       uint64
+	CreateIndex       uint64 `bexpr:"-"`
+	ModifyIndex       uint64 `bexpr:"-"`
 }
 
 // ServiceNode is one row of /v1/catalog/service/<name>.
@@ -92,8 +96,8 @@ type ServiceNode struct {
 	ServiceEnableTagOverride bool
 	ServiceProxy             ServiceProxy
 	ServiceConnect           ServiceConnect
-	CreateIndex              uint64
-	ModifyIndex              uint64
+	CreateIndex              uint64 `bexpr:"-"`
+	ModifyIndex              uint64 `bexpr:"-"`
 }
 
 // ServiceNodes is a list of service instances.
@@ -155,13 +159,14 @@ type HealthCheck struct {
 	ServiceID   string
 	ServiceName string
 	ServiceTags []string
-	Type        string
-	Interval    string
-	Timeout     string
-	ExposedPort int
-	Definition  HealthCheckDefinition
-	CreateIndex uint64
-	ModifyIndex uint64
+	// The fields below are not selectable in a ?filter (as in Consul).
+	Type        string                `bexpr:"-"`
+	Interval    string                `bexpr:"-"`
+	Timeout     string                `bexpr:"-"`
+	ExposedPort int                   `bexpr:"-"`
+	Definition  HealthCheckDefinition `bexpr:"-"`
+	CreateIndex uint64                `bexpr:"-"`
+	ModifyIndex uint64                `bexpr:"-"`
 }
 
 // HealthChecks is a list of checks.
