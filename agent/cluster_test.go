@@ -54,6 +54,31 @@ func TestCluster_ThreeServers(t *testing.T) {
 		})
 	}
 
+	// Every server is in the consul service (port = its server port) and
+	// carries Consul's node meta.
+	ports := map[string]int{}
+	for _, a := range agents {
+		ports[a.NodeName()] = a.ServerPort()
+	}
+	testutil.Retry(t, 15*time.Second, func() error {
+		rows, _, err := c.Catalog().Service("consul", "", nil)
+		if err != nil || len(rows) != 3 {
+			return fmt.Errorf("consul service: %d rows, %v", len(rows), err)
+		}
+		for _, r := range rows {
+			if r.ServiceID != "consul" || r.ServicePort != ports[r.Node] || r.ServiceMeta["raft_version"] != "3" {
+				return fmt.Errorf("consul service row %+v, want port %d", r, ports[r.Node])
+			}
+			if v, ok := r.NodeMeta["consul-network-segment"]; !ok || v != "" || r.NodeMeta["consul-version"] != "1.20.0" {
+				return fmt.Errorf("node meta of %s: %v", r.Node, r.NodeMeta)
+			}
+		}
+		return nil
+	})
+	if r := testutil.DNSQuery(t, follower.DNSAddr(), "consul.service.consul", dns.TypeA); len(r.Answer) != 3 {
+		t.Fatalf("consul.service.consul: %v", r.Answer)
+	}
+
 	// Kill the leader: the others elect a new one and writes continue.
 	old := leader
 	_ = old.Shutdown()
@@ -81,6 +106,14 @@ func TestCluster_ThreeServers(t *testing.T) {
 			}
 		}
 		return fmt.Errorf("serfHealth of %s: %+v", old.NodeName(), checks)
+	})
+	// The dead server drops out of consul.service.consul.
+	testutil.Retry(t, 10*time.Second, func() error {
+		r := testutil.DNSQuery(t, rest[0].DNSAddr(), "consul.service.consul", dns.TypeA)
+		if len(r.Answer) != 2 {
+			return fmt.Errorf("consul.service.consul after a kill: %v", r.Answer)
+		}
+		return nil
 	})
 }
 

@@ -51,7 +51,7 @@ func (a *Agent) Self() map[string]any {
 		"Coord":  nil,
 		"Member": a.members.Member(),
 		"Stats":  stats,
-		"Meta":   map[string]string{"consul-network-segment": ""},
+		"Meta":   map[string]string{structs.MetaSegment: "", structs.MetaConsulVersion: a.version()},
 	}
 	for k, f := range a.cfg.SelfSections {
 		self[k] = f()

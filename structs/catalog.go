@@ -219,3 +219,17 @@ type DeregisterRequest struct {
 	ServiceID  string
 	CheckID    string
 }
+
+// The service every server registers for itself (the leader writes it
+// from gossip, as Consul's leader does): consul.service.consul finds the
+// servers. Agents' anti-entropy never touches it.
+const (
+	ConsulServiceID   = "consul"
+	ConsulServiceName = "consul"
+)
+
+// Node meta keys Consul sets on every agent's node.
+const (
+	MetaSegment       = "consul-network-segment"
+	MetaConsulVersion = "consul-version"
+)

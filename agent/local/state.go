@@ -27,6 +27,11 @@ type Config struct {
 	AdvertiseAddr                string // this node's address in the catalog
 	DataDir                      string // "" keeps nothing on disk (-dev)
 	EnableScriptChecks           bool
+	// Version is the Consul version this agent speaks, written as the
+	// node's consul-version meta (what `version` and /v1/agent/self report).
+	Version string
+	// NodeMeta is the operator's node meta (node_meta), if any.
+	NodeMeta map[string]string
 }
 
 // Catalog is where anti-entropy reads and writes this node's entries.

@@ -32,8 +32,22 @@ func (s *State) nodeRegistration() *structs.RegisterRequest {
 	return &structs.RegisterRequest{
 		Datacenter: s.cfg.Datacenter, ID: s.cfg.NodeID, Node: s.cfg.NodeName, Address: addr,
 		TaggedAddresses: map[string]string{"lan": addr, "lan_ipv4": addr, "wan": addr, "wan_ipv4": addr},
-		NodeMeta:        map[string]string{"consul-network-segment": ""},
+		NodeMeta:        s.nodeMeta(),
 	}
+}
+
+// nodeMeta is this node's meta as Consul sets it: the configured pairs
+// plus consul-network-segment and consul-version.
+func (s *State) nodeMeta() map[string]string {
+	m := make(map[string]string, len(s.cfg.NodeMeta)+2)
+	for k, v := range s.cfg.NodeMeta {
+		m[k] = v
+	}
+	m[structs.MetaSegment] = ""
+	if s.cfg.Version != "" {
+		m[structs.MetaConsulVersion] = s.cfg.Version
+	}
+	return m
 }
 
 // entryRegistration registers a service or check of this node without
@@ -221,7 +235,7 @@ func (s *State) SyncFull(ctx context.Context) error {
 	for _, c := range cres.Value {
 		remote[c.CheckID] = c
 	}
-	if n := nres.Value; n == nil || n.Address != reg.Address || n.ID != reg.ID {
+	if n := nres.Value; n == nil || n.Address != reg.Address || n.ID != reg.ID || !reflect.DeepEqual(n.Meta, reg.NodeMeta) {
 		if err := s.apply(ctx, structs.Command{Type: structs.CatalogRegister, Register: reg}); err != nil {
 			return fmt.Errorf("register node: %w", err)
 		}
@@ -272,7 +286,8 @@ func (s *State) SyncFull(ctx context.Context) error {
 		s.mu.Lock()
 		_, known := s.services[id]
 		s.mu.Unlock()
-		if known {
+		// The consul service of a server is the leader's, not the agent's.
+		if known || id == structs.ConsulServiceID {
 			continue
 		}
 		if err := s.deregisterService(ctx, id); err != nil {

@@ -158,7 +158,9 @@ func (ms *Membership) takeReaped() map[string]string {
 }
 
 func (ms *Membership) selfMember() serf.Member {
-	return serf.Member{Name: ms.cfg.NodeName, Tags: ms.serfTags(), Status: serf.StatusAlive}
+	// Serf's protocol range, as a gossiping member would announce it.
+	return serf.Member{Name: ms.cfg.NodeName, Tags: ms.serfTags(), Status: serf.StatusAlive,
+		ProtocolMin: 1, ProtocolMax: 5, ProtocolCur: 2}
 }
 
 func (ms *Membership) reconcileMember(ctx context.Context, m serf.Member) error {
@@ -183,7 +185,10 @@ func memberAddr(m serf.Member) string {
 	return m.Addr.String()
 }
 
-// ensureServing registers a member's node with its serfHealth status.
+// ensureServing registers a member's node with its serfHealth status and,
+// for a server, its consul service (as Consul's leader does: the node
+// check covers the service, so a failed server drops out of
+// consul.service.consul and ?passing answers).
 func (ms *Membership) ensureServing(ctx context.Context, m serf.Member, status, output string) error {
 	addr := memberAddr(m)
 	if m.Name == ms.cfg.NodeName && addr == "" {
@@ -203,16 +208,30 @@ func (ms *Membership) ensureServing(ctx context.Context, m serf.Member, status, 
 			serfCheck = c
 		}
 	}
-	if node != nil && node.Address == addr && serfCheck != nil && serfCheck.Status == status {
+	svc := consulService(m)
+	svcOK := true
+	if svc != nil {
+		_, ns, err := ms.store.State().NodeServices(nil, &structs.NodeSpecificRequest{Node: m.Name})
+		if err != nil {
+			return err
+		}
+		svcOK = ns != nil && sameConsulService(ns.Services[structs.ConsulServiceID], svc)
+	}
+	if node != nil && node.Address == addr && serfCheck != nil && serfCheck.Status == status && svcOK {
 		return nil
 	}
 	if status != structs.HealthPassing && node == nil {
 		return nil // never seen alive: nothing to mark
 	}
+	meta := map[string]string{structs.MetaSegment: ""}
+	if v, _, _ := strings.Cut(m.Tags["build"], ":"); v != "" {
+		meta[structs.MetaConsulVersion] = v
+	}
 	reg := &structs.RegisterRequest{
 		Datacenter: ms.cfg.Datacenter, ID: m.Tags["id"], Node: m.Name, Address: addr,
 		TaggedAddresses: map[string]string{"lan": addr, "lan_ipv4": addr, "wan": addr, "wan_ipv4": addr},
-		NodeMeta:        map[string]string{"consul-network-segment": ""},
+		NodeMeta:        meta,
+		Service:         svc,
 		Check: &structs.HealthCheck{Node: m.Name, CheckID: structs.SerfCheckID, Name: structs.SerfCheckName,
 			Status: status, Output: output, ServiceTags: []string{}},
 	}
@@ -228,6 +247,49 @@ func (ms *Membership) ensureServing(ctx context.Context, m serf.Member, status, 
 	}
 	ms.logger.Debug("member health", "node", m.Name, "status", status)
 	return ms.apply(ctx, structs.Command{Type: structs.CatalogRegister, Register: reg})
+}
+
+// consulService is the consul service a server member registers (nil for
+// a client agent): port = its server (RPC) port, meta as Consul's.
+func consulService(m serf.Member) *structs.NodeService {
+	if m.Tags["role"] != "consul" {
+		return nil
+	}
+	port, err := strconv.Atoi(m.Tags["port"])
+	if err != nil {
+		return nil
+	}
+	version, _, _ := strings.Cut(m.Tags["build"], ":")
+	raftVsn := m.Tags["raft_vsn"]
+	if raftVsn == "" {
+		raftVsn = "3"
+	}
+	return &structs.NodeService{
+		ID: structs.ConsulServiceID, Service: structs.ConsulServiceName, Tags: []string{}, Port: port,
+		Weights: structs.Weights{Passing: 1, Warning: 1},
+		Meta: map[string]string{
+			"non_voter": "false", "read_replica": "false", "raft_version": raftVsn,
+			"serf_protocol_current": strconv.Itoa(int(m.ProtocolCur)),
+			"serf_protocol_min":     strconv.Itoa(int(m.ProtocolMin)),
+			"serf_protocol_max":     strconv.Itoa(int(m.ProtocolMax)),
+			"version":               version,
+		},
+	}
+}
+
+func sameConsulService(have, want *structs.NodeService) bool {
+	if have == nil {
+		return false
+	}
+	if have.Port != want.Port || len(have.Meta) != len(want.Meta) {
+		return false
+	}
+	for k, v := range want.Meta {
+		if have.Meta[k] != v {
+			return false
+		}
+	}
+	return true
 }
 
 // ensureVoter adds an alive server of our datacenter to Raft.
