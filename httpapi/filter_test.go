@@ -153,3 +153,36 @@ func TestFilter_Blocking(t *testing.T) {
 		}
 	}
 }
+
+// TestDC_EveryEndpoint: ?dc naming another datacenter answers 500 "No path
+// to datacenter" on every endpoint taking ?dc, writes included (nothing
+// written); the local agent's endpoints ignore it, as Consul's do.
+func TestDC_EveryEndpoint(t *testing.T) {
+	a := testagent.Start(t, testagent.Options{NodeName: "node1"})
+	c := a.Client(t)
+	other := &api.WriteOptions{Datacenter: "dc9"}
+	if _, err := c.KV().Put(&api.KVPair{Key: "k", Value: []byte("v")}, other); err == nil || !strings.Contains(err.Error(), "500 (No path to datacenter)") {
+		t.Fatalf("kv put: %v", err)
+	}
+	if p, _, err := c.KV().Get("k", nil); err != nil || p != nil {
+		t.Fatalf("refused write was written: %v %v", p, err)
+	}
+	if _, err := c.Catalog().Register(&api.CatalogRegistration{Node: "x", Address: "1.2.3.4"}, other); err == nil || !strings.Contains(err.Error(), "No path to datacenter") {
+		t.Fatalf("catalog register: %v", err)
+	}
+	q := &api.QueryOptions{Datacenter: "dc9"}
+	for name, fn := range map[string]func() error{
+		"catalog nodes":   func() error { _, _, err := c.Catalog().Nodes(q); return err },
+		"catalog service": func() error { _, _, err := c.Catalog().Service("consul", "", q); return err },
+		"health state":    func() error { _, _, err := c.Health().State("any", q); return err },
+		"status leader":   func() error { _, err := c.Status().LeaderWithQueryOptions(q); return err },
+		"kv keys":         func() error { _, _, err := c.KV().Keys("", "", q); return err },
+	} {
+		if err := fn(); err == nil || !strings.Contains(err.Error(), "500 (No path to datacenter)") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := c.Agent().ServicesWithFilterOpts("", q); err != nil {
+		t.Errorf("agent services with ?dc: %v", err)
+	}
+}
