@@ -46,8 +46,13 @@ type Config struct {
 
 	DNS DNSConfig
 
-	UIEnabled          bool
-	RaftMultiplier     int // Consul's performance.raft_multiplier; 1 = fastest
+	UIEnabled      bool
+	RaftMultiplier int // Consul's performance.raft_multiplier; 1 = fastest
+	// KVMaxValueSize is limits.kv_max_value_size (0: Consul's 512 KiB).
+	KVMaxValueSize int
+	// EncryptKey is the gossip encryption key (encrypt / -encrypt), nil
+	// for none; a keyring file in data_dir takes precedence, as Consul's.
+	EncryptKey         []byte
 	EnableScriptChecks bool
 	LeaveOnTerminate   bool
 

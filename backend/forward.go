@@ -30,6 +30,11 @@ func (b *Backend) forward(ctx context.Context, method string, hop int, read bool
 	for {
 		var err error = structs.ErrNoLeader
 		addr := pick()
+		if addr == "" && b.store == nil {
+			// A client agent that knows no server answers at once, as
+			// Consul's does: no election is coming to wait out.
+			return structs.ErrNoServers
+		}
 		if addr != "" {
 			err = b.client.Call(ctx, addr, method, hop, read, args, reply)
 		}

@@ -24,6 +24,9 @@ var (
 // build turns the merged sources into the agent's configuration and
 // validates it; messages follow Consul's where Consul has one.
 func (l *Loader) build(r *rawConfig, dev bool, warn func(string)) (*agent.Config, error) {
+	if err := checkSecurity(&r.Security); err != nil {
+		return nil, err
+	}
 	cfg := &agent.Config{
 		NodeName:           *r.NodeName,
 		Dev:                dev,
@@ -48,6 +51,12 @@ func (l *Loader) build(r *rawConfig, dev bool, warn func(string)) (*agent.Config
 	}
 	if r.DataDir != nil {
 		cfg.DataDir = *r.DataDir
+	}
+	if r.KVMaxValueSize != nil {
+		cfg.KVMaxValueSize = *r.KVMaxValueSize
+	}
+	if r.Security.Encrypt != nil {
+		cfg.EncryptKey, _ = DecodeGossipKey(*r.Security.Encrypt) // checked by checkSecurity
 	}
 
 	// Identity.

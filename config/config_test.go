@@ -112,8 +112,8 @@ func TestLoad_Flags(t *testing.T) {
 			return r.RetryInterval == 5*time.Second && r.RetryMax == 4
 		}},
 		{"ignored flags warn", []string{"-dev", "-encrypt", "pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=", "-grpc-port", "8502", "-grpc-port", "8503"},
-			func(_ *agent.Config, r *LoadResult) bool {
-				return len(r.Warnings) == 2 && strings.Contains(r.Warnings[0], "-encrypt") && strings.Contains(r.Warnings[1], "-grpc-port")
+			func(c *agent.Config, r *LoadResult) bool {
+				return len(r.Warnings) == 1 && strings.Contains(r.Warnings[0], "-grpc-port") && len(c.EncryptKey) == 32
 			}},
 	}
 	for _, tc := range cases {
@@ -206,7 +206,7 @@ func TestLoad_Reload(t *testing.T) {
 	if cfg.DNS.NodeTTL != time.Second || cfg.Version != "1.2.3" {
 		t.Fatalf("cfg %+v", cfg)
 	}
-	writeFile(t, dir, "a.json", `{"log_level":"debug","dns_config":{"node_ttl":"5s"},"acl":{}}`)
+	writeFile(t, dir, "a.json", `{"log_level":"debug","dns_config":{"node_ttl":"5s"},"acl":{"enabled":false}}`)
 	cfg2, err := cfg.Reload()
 	if err != nil {
 		t.Fatal(err)

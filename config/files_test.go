@@ -22,7 +22,7 @@ const realConsulJSON = `{
   "bootstrap_expect": 3,
   "retry_join": ["provider=aws tag_key=consul"],
   "encrypt": "pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=",
-  "acl": {"enabled": true, "default_policy": "deny", "tokens": {"initial_management": "x"}},
+  "acl": {"enabled": true, "default_policy": "allow", "tokens": {"initial_management": "x"}},
   "connect": {"enabled": true},
   "telemetry": {"prometheus_retention_time": "24h", "disable_hostname": true},
   "ports": {"grpc": 8502, "https": -1, "http": 8501},
@@ -47,7 +47,7 @@ func TestFiles_RealConsulConfigWarns(t *testing.T) {
 		t.Fatalf("%+v", cfg)
 	}
 	joined := strings.Join(res.Warnings, "\n")
-	for _, key := range []string{`"acl"`, `"connect"`, `"telemetry"`, `"encrypt"`, `"ports.grpc"`, `"ports.https"`,
+	for _, key := range []string{`"acl.tokens"`, `"connect"`, `"telemetry"`, `"ports.grpc"`, `"ports.https"`,
 		`"addresses.https"`, `"dns_config.a_record_limit"`, `"ui_config.metrics_provider"`,
 		`"performance.leave_drain_time"`, `"service.connect"`} {
 		if strings.Count(joined, key) != 1 {
@@ -125,7 +125,7 @@ enable_script_checks = true
 	if !reflect.DeepEqual(cfg.Checks, wantChecks) {
 		t.Fatalf("checks %#v", cfg.Checks)
 	}
-	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], `"acl"`) {
+	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], `"acl.enabled"`) {
 		t.Fatalf("warnings %q", res.Warnings)
 	}
 }

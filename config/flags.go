@@ -29,7 +29,7 @@ type flagValues struct {
 var ignoredFlagNames = []string{
 	"advertise-wan", "allow-write-http-from", "alt-domain", "check_output_max_size",
 	"default-query-time", "disable-host-node-id", "disable-keyring-file",
-	"enable-local-script-checks", "encrypt", "grpc-port", "grpc-tls-port", "https-port",
+	"enable-local-script-checks", "grpc-port", "grpc-tls-port", "https-port",
 	"join-wan", "log-file", "log-rotate-bytes", "log-rotate-duration", "log-rotate-max-files",
 	"max-query-time", "node-meta", "non-voting-server", "pid-file", "primary-gateway",
 	"protocol", "raft-protocol", "rejoin", "retry-interval-wan", "retry-join-wan",
@@ -75,6 +75,7 @@ func newFlagSet(fv *flagValues) *flag.FlagSet {
 	fs.Var(boolPtr{&c.LeaveOnTerminate}, "leave-on-terminate", "Leave the cluster gracefully on SIGTERM.")
 	fs.Var(boolPtr{&c.Docker}, "docker", "Register the published ports of this host's Docker containers as services (on by itself with -dev when a Docker engine answers; -docker=false turns it off).")
 	fs.Var(strPtr{&c.DockerHost}, "docker-host", "Docker engine address for -docker (default: DOCKER_HOST, else unix:///var/run/docker.sock).")
+	fs.Var(keyValue{&c.Security.Encrypt}, "encrypt", "Provides the gossip encryption key (base64 of 16, 24 or 32 bytes; `minconsul keygen` makes one).")
 	fs.Var(strSlice{&c.DockerLabels}, "docker-label", "Only register containers with this label (key or key=value). Can be specified multiple times.")
 
 	// Accepted for compatibility; values still validated by type.
@@ -102,8 +103,6 @@ func newFlagSet(fv *flagValues) *flag.FlagSet {
 			fs.Var(strSlice{&sink.ss}, name, "Accepted for compatibility with Consul; ignored by minconsul.")
 		case "advertise-wan", "serf-lan-bind", "serf-wan-bind":
 			fs.Var(ipPtr{&sink.s}, name, "Accepted for compatibility with Consul; ignored by minconsul.")
-		case "encrypt":
-			fs.Var(keyValue{&sink.s}, name, "Accepted for compatibility with Consul; ignored by minconsul.")
 		default:
 			fs.Var(strPtr{&sink.s}, name, "Accepted for compatibility with Consul; ignored by minconsul.")
 		}

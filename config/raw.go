@@ -79,15 +79,23 @@ type rawConfig struct {
 	RegCleanup        *bool
 	RegResync         *time.Duration
 	RegUseIPFromLabel *string
+
+	// limits.kv_max_value_size; security settings (security.go).
+	KVMaxValueSize *int
+	Security       securityRaw
 }
 
 // merge overlays src onto dst field by field.
 func merge(dst, src *rawConfig) {
-	dv := reflect.ValueOf(dst).Elem()
-	sv := reflect.ValueOf(src).Elem()
+	mergeValue(reflect.ValueOf(dst).Elem(), reflect.ValueOf(src).Elem())
+}
+
+func mergeValue(dv, sv reflect.Value) {
 	for i := 0; i < dv.NumField(); i++ {
 		d, s := dv.Field(i), sv.Field(i)
 		switch s.Kind() {
+		case reflect.Struct:
+			mergeValue(d, s)
 		case reflect.Pointer:
 			if !s.IsNil() {
 				d.Set(s)
@@ -193,6 +201,16 @@ func (d *decoder) decodeConfig(m map[string]any) (*rawConfig, error) {
 			}
 		case "docker", "docker_host", "docker_labels", "registrar":
 			err = d.docker(r, k, v)
+		case "limits":
+			err = d.limits(r, k, v)
+		case "acl":
+			err = d.acl(r, k, v)
+		case "acl_default_policy", "acl_datacenter":
+			err = d.legacyACL(r, k, v)
+		case "tls", "verify_incoming", "verify_outgoing", "verify_server_hostname", "verify_incoming_rpc", "verify_incoming_https":
+			err = d.tlsVerify(r, k, v)
+		case "encrypt":
+			r.Security.Encrypt, err = d.str(k, v)
 		default:
 			d.ignore(k)
 		}

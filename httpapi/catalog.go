@@ -25,12 +25,21 @@ func decodeRegister(body io.Reader, dc string) (*structs.RegisterRequest, error)
 	if args.Address == "" && !args.SkipNodeUpdate {
 		return nil, badRequest("Must provide address if SkipNodeUpdate is not set")
 	}
+	// Node meta may carry Consul's own consul-* keys (a registration
+	// copied from a catalog answer has consul-network-segment); service
+	// meta may not, as Consul.
+	if err := structs.ValidateMeta(args.NodeMeta, true); err != nil {
+		return nil, badRequest("Invalid Node Meta: " + err.Error())
+	}
 	if svc := args.Service; svc != nil {
 		if svc.ID == "" && svc.Service != "" {
 			svc.ID = svc.Service
 		}
 		if svc.Service == "" {
 			return nil, badRequest("Must provide service name with ID")
+		}
+		if err := structs.ValidateMeta(svc.Meta, false); err != nil {
+			return nil, badRequest("Invalid Service Meta: " + err.Error())
 		}
 		if svc.Tags == nil {
 			svc.Tags = []string{}

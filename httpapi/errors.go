@@ -47,6 +47,8 @@ func errorStatus(err error) (int, string) {
 	switch {
 	case errors.Is(err, structs.ErrNoLeader):
 		return http.StatusInternalServerError, structs.ErrNoLeader.Error()
+	case errors.Is(err, structs.ErrNoServers):
+		return http.StatusInternalServerError, structs.ErrNoServers.Error()
 	case errors.Is(err, structs.ErrNotLeader):
 		return http.StatusInternalServerError, msg
 	case errors.Is(err, structs.ErrBadRequest):

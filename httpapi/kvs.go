@@ -283,15 +283,16 @@ func (s *Server) kvPut(q *request, key string) error {
 	if err != nil {
 		return err
 	}
-	if q.r.ContentLength > structs.MaxKVValueSize {
-		return tooLarge(q.r.ContentLength)
+	limit := s.kvMaxValueSize()
+	if q.r.ContentLength > limit {
+		return tooLarge(q.r.ContentLength, limit)
 	}
-	value, err := readValue(q.r)
+	value, err := readValue(q.r, limit)
 	if err != nil {
 		return badRequest("Failed to read request body: " + err.Error())
 	}
-	if len(value) > structs.MaxKVValueSize {
-		return tooLarge(int64(len(value)))
+	if int64(len(value)) > limit {
+		return tooLarge(int64(len(value)), limit)
 	}
 	if value == nil {
 		value = []byte{}
@@ -312,17 +313,26 @@ func (s *Server) kvPut(q *request, key string) error {
 	return writeBool(q, idx, ok)
 }
 
-// readValue reads a PUT body of at most MaxKVValueSize+1 bytes (one past
-// the limit, so that the caller can refuse a chunked body that is too
-// large). With a Content-Length, as every client but a chunked one sends,
-// it is one exactly sized read instead of io.ReadAll's growing buffer.
-func readValue(r *http.Request) ([]byte, error) {
+// kvMaxValueSize is limits.kv_max_value_size (Consul's 512 KiB unless
+// configured).
+func (s *Server) kvMaxValueSize() int64 {
+	if s.cfg.KVMaxValueSize > 0 {
+		return int64(s.cfg.KVMaxValueSize)
+	}
+	return structs.MaxKVValueSize
+}
+
+// readValue reads a PUT body of at most limit+1 bytes (one past the
+// limit, so that the caller can refuse a chunked body that is too large).
+// With a Content-Length, as every client but a chunked one sends, it is
+// one exactly sized read instead of io.ReadAll's growing buffer.
+func readValue(r *http.Request, limit int64) ([]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
 	n := r.ContentLength
-	if n < 0 || n > structs.MaxKVValueSize {
-		return io.ReadAll(io.LimitReader(r.Body, structs.MaxKVValueSize+1))
+	if n < 0 || n > limit {
+		return io.ReadAll(io.LimitReader(r.Body, limit+1))
 	}
 	value := make([]byte, n)
 	if _, err := io.ReadFull(r.Body, value); err != nil {
@@ -331,9 +341,9 @@ func readValue(r *http.Request) ([]byte, error) {
 	return value, nil
 }
 
-func tooLarge(n int64) error {
+func tooLarge(n, limit int64) error {
 	return &httpError{code: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf(
-		"Request body(%d bytes) too large, max size: %d bytes. See %s.", n, structs.MaxKVValueSize,
+		"Request body(%d bytes) too large, max size: %d bytes. See %s.", n, limit,
 		"https://developer.hashicorp.com/docs/agent/config/config-files#kv_max_value_size")}
 }
 

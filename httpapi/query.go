@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -222,7 +224,17 @@ func decodeBody(body io.Reader, out any) error {
 	if body == nil {
 		return badRequest("Request decode failed: EOF")
 	}
-	if err := json.NewDecoder(body).Decode(out); err != nil {
+	// Registration bodies are bounded: one past the limit is refused
+	// before anything is decoded, so nothing is written.
+	buf, err := io.ReadAll(io.LimitReader(body, structs.MaxRegistrationBody+1))
+	if err != nil {
+		return badRequest("Request decode failed: " + err.Error())
+	}
+	if len(buf) > structs.MaxRegistrationBody {
+		return &httpError{code: http.StatusRequestEntityTooLarge,
+			msg: fmt.Sprintf("Request body too large, max size: %d bytes", structs.MaxRegistrationBody)}
+	}
+	if err := json.NewDecoder(bytes.NewReader(buf)).Decode(out); err != nil {
 		return badRequest("Request decode failed: " + err.Error())
 	}
 	return nil

@@ -35,6 +35,8 @@ type Config struct {
 	// UI serves everything under /ui/ when UIEnabled (package ui's handler);
 	// nil serves nothing there.
 	UI http.Handler
+	// KVMaxValueSize is limits.kv_max_value_size; 0 is Consul's 512 KiB.
+	KVMaxValueSize int
 }
 
 // Backend is what httpapi reads, writes and operates through: all of the

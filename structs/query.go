@@ -46,6 +46,8 @@ var (
 	ErrBadRequest = errors.New("bad request")
 	ErrShutdown   = errors.New("shutting down")
 	ErrTooLarge   = errors.New("request too large")
+	// ErrNoServers: a client agent knows no server to send a call to.
+	ErrNoServers = errors.New("No known Consul servers")
 )
 
 // BadRequest wraps a message so that httpapi answers 400 with it.

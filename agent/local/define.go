@@ -28,10 +28,10 @@ func (s *State) validateService(def *structs.ServiceDefinition) (*structs.NodeSe
 	if ns.ID == "" {
 		ns.ID = ns.Service
 	}
+	if err := structs.ValidateMeta(def.Meta, false); err != nil {
+		return nil, nil, structs.BadRequest("Invalid Service Meta: " + err.Error())
+	}
 	for k, v := range def.Meta {
-		if k == "" {
-			return nil, nil, structs.BadRequest("Invalid Service Meta: Key cannot be blank")
-		}
 		ns.Meta[k] = v
 	}
 	if def.Weights != nil {
