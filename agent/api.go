@@ -107,3 +107,15 @@ func (a *Agent) Reload(ctx context.Context) error {
 	a.logger.Info("configuration reloaded")
 	return nil
 }
+
+// Keyring runs a gossip keyring operation ("list", "install", "use",
+// "remove") across the LAN pool (/v1/operator/keyring, `keyring`).
+func (a *Agent) Keyring(ctx context.Context, op, key string) ([]*structs.KeyringResponse, error) {
+	// Errors are 500s, as Consul's keyring endpoint answers them (also
+	// membership.ErrNoEncryption).
+	res, err := a.members.KeyringOp(op, key)
+	if err != nil {
+		return nil, err
+	}
+	return []*structs.KeyringResponse{res}, nil
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/minconsul/minconsul/agent"
+	"github.com/minconsul/minconsul/structs"
 )
 
 var (
@@ -56,7 +57,7 @@ func (l *Loader) build(r *rawConfig, dev bool, warn func(string)) (*agent.Config
 		cfg.KVMaxValueSize = *r.KVMaxValueSize
 	}
 	if r.Security.Encrypt != nil {
-		cfg.EncryptKey, _ = DecodeGossipKey(*r.Security.Encrypt) // checked by checkSecurity
+		cfg.EncryptKey, _ = structs.DecodeGossipKey(*r.Security.Encrypt) // checked by checkSecurity
 	}
 
 	// Identity.

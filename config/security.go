@@ -1,10 +1,11 @@
 package config
 
 import (
-	"encoding/base64"
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/minconsul/minconsul/structs"
 )
 
 // Security settings: minconsul implements gossip encryption (encrypt) and
@@ -142,23 +143,9 @@ func checkSecurity(s *securityRaw) error {
 			"configuration asks for verification; remove the TLS verify settings to start", keys[0])
 	}
 	if s.Encrypt != nil {
-		if _, err := DecodeGossipKey(*s.Encrypt); err != nil {
+		if _, err := structs.DecodeGossipKey(*s.Encrypt); err != nil {
 			return fmt.Errorf("encrypt: %v", err)
 		}
 	}
 	return nil
-}
-
-// DecodeGossipKey decodes a gossip encryption key as Consul accepts it:
-// base64 of 16, 24 or 32 bytes (`minconsul keygen` makes 32).
-func DecodeGossipKey(s string) ([]byte, error) {
-	key, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		return nil, fmt.Errorf("failed to decode key from base64: %v", err)
-	}
-	switch len(key) {
-	case 16, 24, 32:
-		return key, nil
-	}
-	return nil, fmt.Errorf("key size is %d bytes; it must be 16, 24 or 32 bytes", len(key))
 }

@@ -37,6 +37,8 @@ type Config struct {
 	UI http.Handler
 	// KVMaxValueSize is limits.kv_max_value_size; 0 is Consul's 512 KiB.
 	KVMaxValueSize int
+	// Keyring serves /v1/operator/keyring when set (the local agent's).
+	Keyring Keyring
 }
 
 // Backend is what httpapi reads, writes and operates through: all of the
@@ -148,6 +150,9 @@ func (s *Server) routes() {
 	s.handle("/v1/operator/raft/peer", (*Server).operatorRaftPeer, del)
 	s.handle("/v1/operator/usage", (*Server).operatorUsage, get)
 	s.handle("/v1/snapshot", (*Server).snapshotEndpoint, get, put)
+	if s.cfg.Keyring != nil {
+		s.handle("/v1/operator/keyring", (*Server).operatorKeyring, get, http.MethodPost, put, del)
+	}
 
 	if s.agent != nil {
 		s.handle("/v1/agent/self", (*Server).agentSelf, get)

@@ -16,3 +16,16 @@ type RaftConfigurationResponse struct {
 	Servers []*RaftServer
 	Index   uint64
 }
+
+// KeyringResponse is one pool's answer to a keyring operation
+// (GET /v1/operator/keyring lists one per pool; minconsul has only LAN).
+type KeyringResponse struct {
+	WAN         bool
+	Datacenter  string
+	Segment     string
+	Partition   string `json:",omitempty"`
+	Messages    map[string]string
+	Keys        map[string]int
+	PrimaryKeys map[string]int
+	NumNodes    int
+}

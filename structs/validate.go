@@ -1,6 +1,7 @@
 package structs
 
 import (
+	"encoding/base64"
 	"fmt"
 	"sort"
 	"strings"
@@ -68,4 +69,18 @@ func metaKeyOK(key string) bool {
 		}
 	}
 	return key != ""
+}
+
+// DecodeGossipKey decodes a gossip encryption key as Consul accepts it:
+// base64 of 16, 24 or 32 bytes (`minconsul keygen` makes 32).
+func DecodeGossipKey(s string) ([]byte, error) {
+	key, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("failed to decode key from base64: %v", err)
+	}
+	switch len(key) {
+	case 16, 24, 32:
+		return key, nil
+	}
+	return nil, fmt.Errorf("key size is %d bytes; it must be 16, 24 or 32 bytes", len(key))
 }

@@ -43,7 +43,9 @@ type Config struct {
 	// announce in their tags.
 	ServerPort int
 	// Build is "version:revision", announced in the tags.
-	Build            string
+	Build string
+	// EncryptKey is the gossip key from encrypt / -encrypt (keyring.go).
+	EncryptKey       []byte
 	StartJoin        []string
 	RetryJoin        []string
 	RetryInterval    time.Duration
@@ -204,6 +206,9 @@ func (ms *Membership) setupSerf() error {
 		ml.RetransmitMult = g.RetransmitMult
 	}
 	conf.MemberlistConfig = ml
+	if err := ms.setupKeyring(conf); err != nil {
+		return err
+	}
 	s, err := serf.Create(conf)
 	if err != nil {
 		return fmt.Errorf("start gossip on %s:%d: %w", ms.cfg.BindAddr, ms.cfg.SerfLANPort, err)

@@ -54,6 +54,8 @@ func commands() map[string]command {
 		"catalog services": {"Lists all registered services in a datacenter", (*cli).catalogServices},
 		"force-leave":      {"Forces a member of the cluster to enter the \"left\" state", (*cli).forceLeaveCmd},
 		"join":             {"Tell Consul agent to join cluster", (*cli).joinCmd},
+		"keygen":           {"Generates a new encryption key", (*cli).keygenCmd},
+		"keyring":          {"Manages gossip layer encryption keys", (*cli).keyringCmd},
 		"kv":               {"Interact with the key-value store", (*cli).kvCmd},
 		"kv delete":        {"Removes data from the KV store", (*cli).kvDelete},
 		"kv export":        {"Exports a tree from the KV store as JSON", (*cli).kvExport},

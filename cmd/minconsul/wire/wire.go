@@ -74,7 +74,7 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 		return err
 	}
 	a.http = httpapi.New(httpapi.Config{Datacenter: a.cfg.Datacenter, NodeName: a.cfg.NodeName, UIEnabled: a.cfg.UIEnabled, UI: ui.New(),
-		KVMaxValueSize: a.cfg.KVMaxValueSize},
+		KVMaxValueSize: a.cfg.KVMaxValueSize, Keyring: a.Agent},
 		a.Backend(), a.Agent, a.logger.Named("http"))
 	a.wg.Add(1)
 	go func() {
