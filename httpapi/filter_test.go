@@ -1,6 +1,8 @@
 package httpapi_test
 
 import (
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -184,5 +186,35 @@ func TestDC_EveryEndpoint(t *testing.T) {
 	}
 	if _, err := c.Agent().ServicesWithFilterOpts("", q); err != nil {
 		t.Errorf("agent services with ?dc: %v", err)
+	}
+}
+
+// Consul's Connect selectors are valid (they select nothing here).
+func TestFilter_ConnectSelectors(t *testing.T) {
+	a := testagent.Start(t, testagent.Options{NodeName: "node1"})
+	c := a.Client(t)
+	if err := c.Agent().ServiceRegister(&api.AgentServiceRegistration{Name: "web"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{`ServiceProxy.DestinationServiceName == ""`, `ServiceConnect.Native == false`,
+		`ServiceProxy.Upstreams is empty`, `ServiceProxy.MeshGateway.Mode == ""`, `ServiceKind == ""`} {
+		rows, _, err := c.Catalog().Service("web", "", &api.QueryOptions{Filter: f})
+		if err != nil || len(rows) != 1 {
+			t.Errorf("%s: %v %v", f, rows, err)
+		}
+	}
+	// The shape stays Consul's: empty Connect blocks.
+	resp, err := http.Get("http://" + a.HTTPAddr() + "/v1/catalog/service/web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"ServiceProxy":{"MeshGateway":{},"Expose":{}},"ServiceConnect":{}`) {
+		t.Errorf("shape: %s", body)
+	}
+	rows, _, err := c.Health().Service("web", "", false, &api.QueryOptions{Filter: `Service.Proxy.LocalServicePort == 0 and Service.Kind == ""`})
+	if err != nil || len(rows) != 1 {
+		t.Errorf("health service: %v %v", rows, err)
 	}
 }

@@ -46,10 +46,40 @@ type ServiceAddress struct {
 
 // ServiceProxy and ServiceConnect stand for Consul's Connect blocks, which
 // minconsul does not implement; they are kept so that responses keep
-// Consul's shape ("Proxy":{"MeshGateway":{},"Expose":{}},"Connect":{}).
+// Consul's shape ("Proxy":{"MeshGateway":{},"Expose":{}},"Connect":{}) and
+// so that ?filter accepts Consul's ServiceProxy.* / Service.Proxy.*
+// selectors (empty fields are omitted; the nested ones are never encoded).
 type ServiceProxy struct {
-	MeshGateway struct{}
-	Expose      struct{}
+	DestinationServiceName string                 `json:",omitempty"`
+	DestinationServiceID   string                 `json:",omitempty"`
+	LocalServiceAddress    string                 `json:",omitempty"`
+	LocalServicePort       int                    `json:",omitempty"`
+	Mode                   string                 `json:",omitempty"`
+	TransparentProxy       TransparentProxyConfig `json:"-"`
+	MeshGateway            MeshGatewayConfig
+	Expose                 struct{}
+	Upstreams              []Upstream `json:"-"`
+}
+
+// TransparentProxyConfig: see ServiceProxy.
+type TransparentProxyConfig struct {
+	OutboundListenerPort int
+}
+
+// MeshGatewayConfig: see ServiceProxy.
+type MeshGatewayConfig struct {
+	Mode string `json:",omitempty"`
+}
+
+// Upstream: see ServiceProxy.
+type Upstream struct {
+	DestinationType      string
+	DestinationNamespace string
+	DestinationName      string
+	Datacenter           string
+	LocalBindAddress     string
+	LocalBindPort        int
+	MeshGateway          MeshGatewayConfig
 }
 
 // ServiceConnect: see ServiceProxy. Native is kept (always false) so a
