@@ -53,6 +53,9 @@ func (a *Agent) Self() map[string]any {
 		"Stats":  stats,
 		"Meta":   map[string]string{structs.MetaSegment: "", structs.MetaConsulVersion: a.version()},
 	}
+	for k, v := range a.debugConfig() {
+		self["DebugConfig"].(map[string]any)[k] = v
+	}
 	for k, f := range a.cfg.SelfSections {
 		self[k] = f()
 	}
@@ -67,4 +70,36 @@ func (a *Agent) leaderAddr() string {
 		return ""
 	}
 	return res.Value
+}
+
+// debugConfig is more of the runtime configuration under Consul's
+// DebugConfig names (secrets shown as "hidden", as Consul does).
+func (a *Agent) debugConfig() map[string]any {
+	c := a.cfg
+	encrypt := ""
+	if len(c.EncryptKey) > 0 {
+		encrypt = "hidden"
+	}
+	kvMax := c.KVMaxValueSize
+	if kvMax == 0 {
+		kvMax = structs.MaxKVValueSize
+	}
+	return map[string]any{
+		"ACLsEnabled": false, "EncryptKey": encrypt, "EncryptVerifyIncoming": encrypt != "", "EncryptVerifyOutgoing": encrypt != "",
+		"KVMaxValueSize": kvMax, "ServerPort": a.ServerPort(), "SerfPortLAN": c.SerfLANPort, "SerfBindAddrLAN": c.BindAddr,
+		"SerfAdvertiseAddrLAN": c.AdvertiseAddr, "RetryJoinLAN": nonNil(c.RetryJoin), "StartJoinAddrsLAN": nonNil(c.StartJoin),
+		"RetryJoinIntervalLAN": c.RetryInterval.String(), "ReconnectTimeoutLAN": c.ReconnectTimeout.String(),
+		"LeaveOnTerm": c.LeaveOnTerminate, "SkipLeaveOnInt": c.SkipLeaveOnInterrupt, "NodeMeta": map[string]string{},
+		"DNSNodeTTL": c.DNS.NodeTTL.String(), "DNSOnlyPassing": c.DNS.OnlyPassing, "DNSAllowStale": c.DNS.AllowStale,
+		"DNSMaxStale": c.DNS.MaxStale.String(), "DNSUDPAnswerLimit": c.DNS.UDPAnswerLimit, "DNSEnableTruncate": c.DNS.EnableTruncate,
+		"DNSRecursors": nonNil(c.DNS.Recursors), "Revision": Revision, "Version": a.version(),
+		"PrimaryDatacenter": c.Datacenter, "TLS": map[string]any{"Defaults": map[string]any{"VerifyIncoming": false, "VerifyOutgoing": false}},
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

@@ -1,0 +1,44 @@
+package agent_test
+
+import (
+	"testing"
+
+	"github.com/minconsul/minconsul/agent"
+	"github.com/minconsul/minconsul/testutil/testagent"
+)
+
+// /v1/agent/self through the official client: Config, DebugConfig (under
+// Consul's names, secrets hidden), Member and Meta.
+func TestAgent_Self(t *testing.T) {
+	a := testagent.Start(t, testagent.Options{NodeName: "selfish", Mutate: func(c *agent.Config) {
+		c.EncryptKey = make([]byte, 32)
+		c.KVMaxValueSize = 2048
+	}})
+	c := a.Client(t)
+	self, err := c.Agent().Self()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name, err := c.Agent().NodeName(); err != nil || name != "selfish" {
+		t.Fatalf("NodeName: %q %v", name, err)
+	}
+	cfg, dbg, member, meta := self["Config"], self["DebugConfig"], self["Member"], self["Meta"]
+	if cfg["Datacenter"] != "dc1" || cfg["Server"] != true || cfg["Version"] != "1.20.0" {
+		t.Fatalf("Config: %v", cfg)
+	}
+	if dbg["NodeName"] != "selfish" || dbg["EncryptKey"] != "hidden" || dbg["KVMaxValueSize"] != float64(2048) ||
+		dbg["ServerMode"] != true || dbg["ACLsEnabled"] != false {
+		t.Fatalf("DebugConfig: %v", dbg)
+	}
+	if member["Name"] != "selfish" {
+		t.Fatalf("Member: %v", member)
+	}
+	if v, ok := meta["consul-network-segment"]; !ok || v != "" || meta["consul-version"] != cfg["Version"] {
+		t.Fatalf("Meta: %v", meta)
+	}
+	// The node's catalog meta is the same.
+	node, _, err := c.Catalog().Node("selfish", nil)
+	if err != nil || node.Node.Meta["consul-version"] != "1.20.0" {
+		t.Fatalf("catalog node meta: %+v %v", node, err)
+	}
+}
