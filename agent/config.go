@@ -48,6 +48,8 @@ type Config struct {
 
 	UIEnabled      bool
 	RaftMultiplier int // Consul's performance.raft_multiplier; 1 = fastest
+	// NodeMeta is node_meta / -node-meta (validated as Consul does).
+	NodeMeta map[string]string
 	// KVMaxValueSize is limits.kv_max_value_size (0: Consul's 512 KiB).
 	KVMaxValueSize int
 	// EncryptKey is the gossip encryption key (encrypt / -encrypt), nil

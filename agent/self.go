@@ -51,7 +51,7 @@ func (a *Agent) Self() map[string]any {
 		"Coord":  nil,
 		"Member": a.members.Member(),
 		"Stats":  stats,
-		"Meta":   map[string]string{structs.MetaSegment: "", structs.MetaConsulVersion: a.version()},
+		"Meta":   a.local.NodeMeta(),
 	}
 	for k, v := range a.debugConfig() {
 		self["DebugConfig"].(map[string]any)[k] = v
@@ -89,7 +89,7 @@ func (a *Agent) debugConfig() map[string]any {
 		"KVMaxValueSize": kvMax, "ServerPort": a.ServerPort(), "SerfPortLAN": c.SerfLANPort, "SerfBindAddrLAN": c.BindAddr,
 		"SerfAdvertiseAddrLAN": c.AdvertiseAddr, "RetryJoinLAN": nonNil(c.RetryJoin), "StartJoinAddrsLAN": nonNil(c.StartJoin),
 		"RetryJoinIntervalLAN": c.RetryInterval.String(), "ReconnectTimeoutLAN": c.ReconnectTimeout.String(),
-		"LeaveOnTerm": c.LeaveOnTerminate, "SkipLeaveOnInt": c.SkipLeaveOnInterrupt, "NodeMeta": map[string]string{},
+		"LeaveOnTerm": c.LeaveOnTerminate, "SkipLeaveOnInt": c.SkipLeaveOnInterrupt, "NodeMeta": a.local.NodeMeta(),
 		"DNSNodeTTL": c.DNS.NodeTTL.String(), "DNSOnlyPassing": c.DNS.OnlyPassing, "DNSAllowStale": c.DNS.AllowStale,
 		"DNSMaxStale": c.DNS.MaxStale.String(), "DNSUDPAnswerLimit": c.DNS.UDPAnswerLimit, "DNSEnableTruncate": c.DNS.EnableTruncate,
 		"DNSRecursors": nonNil(c.DNS.Recursors), "Revision": Revision, "Version": a.version(),

@@ -3,6 +3,8 @@ package agent_test
 import (
 	"testing"
 
+	"github.com/hashicorp/consul/api"
+
 	"github.com/minconsul/minconsul/agent"
 	"github.com/minconsul/minconsul/testutil/testagent"
 )
@@ -13,6 +15,7 @@ func TestAgent_Self(t *testing.T) {
 	a := testagent.Start(t, testagent.Options{NodeName: "selfish", Mutate: func(c *agent.Config) {
 		c.EncryptKey = make([]byte, 32)
 		c.KVMaxValueSize = 2048
+		c.NodeMeta = map[string]string{"rack": "r1"}
 	}})
 	c := a.Client(t)
 	self, err := c.Agent().Self()
@@ -33,12 +36,16 @@ func TestAgent_Self(t *testing.T) {
 	if member["Name"] != "selfish" {
 		t.Fatalf("Member: %v", member)
 	}
-	if v, ok := meta["consul-network-segment"]; !ok || v != "" || meta["consul-version"] != cfg["Version"] {
+	if v, ok := meta["consul-network-segment"]; !ok || v != "" || meta["consul-version"] != cfg["Version"] || meta["rack"] != "r1" {
 		t.Fatalf("Meta: %v", meta)
 	}
 	// The node's catalog meta is the same.
 	node, _, err := c.Catalog().Node("selfish", nil)
-	if err != nil || node.Node.Meta["consul-version"] != "1.20.0" {
+	if err != nil || node.Node.Meta["consul-version"] != "1.20.0" || node.Node.Meta["rack"] != "r1" {
 		t.Fatalf("catalog node meta: %+v %v", node, err)
+	}
+	nodes, _, err := c.Catalog().Nodes(&api.QueryOptions{NodeMeta: map[string]string{"rack": "r1"}, Filter: `Meta["consul-version"] == "1.20.0"`})
+	if err != nil || len(nodes) != 1 {
+		t.Fatalf("nodes by meta: %v %v", nodes, err)
 	}
 }

@@ -53,6 +53,19 @@ func (l *Loader) build(r *rawConfig, dev bool, warn func(string)) (*agent.Config
 	if r.DataDir != nil {
 		cfg.DataDir = *r.DataDir
 	}
+	if len(r.NodeMeta) > 0 || len(r.NodeMetaFlags) > 0 {
+		cfg.NodeMeta = map[string]string{}
+		for k, v := range r.NodeMeta {
+			cfg.NodeMeta[k] = v
+		}
+		for _, kv := range r.NodeMetaFlags {
+			k, v, _ := strings.Cut(kv, ":")
+			cfg.NodeMeta[k] = v
+		}
+		if err := structs.ValidateMeta(cfg.NodeMeta, false); err != nil {
+			return nil, fmt.Errorf("node_meta invalid: %v", err)
+		}
+	}
 	if r.KVMaxValueSize != nil {
 		cfg.KVMaxValueSize = *r.KVMaxValueSize
 	}

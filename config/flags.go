@@ -31,7 +31,7 @@ var ignoredFlagNames = []string{
 	"default-query-time", "disable-host-node-id", "disable-keyring-file",
 	"enable-local-script-checks", "grpc-port", "grpc-tls-port", "https-port",
 	"join-wan", "log-file", "log-rotate-bytes", "log-rotate-duration", "log-rotate-max-files",
-	"max-query-time", "node-meta", "non-voting-server", "pid-file", "primary-gateway",
+	"max-query-time", "non-voting-server", "pid-file", "primary-gateway",
 	"protocol", "raft-protocol", "rejoin", "retry-interval-wan", "retry-join-wan",
 	"retry-max-wan", "segment", "serf-lan-bind", "serf-wan-bind", "serf-wan-port",
 	"syslog", "ui-content-path", "ui-dir",
@@ -75,6 +75,7 @@ func newFlagSet(fv *flagValues) *flag.FlagSet {
 	fs.Var(boolPtr{&c.LeaveOnTerminate}, "leave-on-terminate", "Leave the cluster gracefully on SIGTERM.")
 	fs.Var(boolPtr{&c.Docker}, "docker", "Register the published ports of this host's Docker containers as services (on by itself with -dev when a Docker engine answers; -docker=false turns it off).")
 	fs.Var(strPtr{&c.DockerHost}, "docker-host", "Docker engine address for -docker (default: DOCKER_HOST, else unix:///var/run/docker.sock).")
+	fs.Var(strSlice{&c.NodeMetaFlags}, "node-meta", "An arbitrary metadata key/value pair for this node, of the format `key:value`. Can be specified multiple times.")
 	fs.Var(keyValue{&c.Security.Encrypt}, "encrypt", "Provides the gossip encryption key (base64 of 16, 24 or 32 bytes; `minconsul keygen` makes one).")
 	fs.Var(strSlice{&c.DockerLabels}, "docker-label", "Only register containers with this label (key or key=value). Can be specified multiple times.")
 
@@ -99,7 +100,7 @@ func newFlagSet(fv *flagValues) *flag.FlagSet {
 			fs.Var(intPtr{p: &sink.i, min: 0, max: 1<<31 - 1}, name, "Accepted for compatibility with Consul; ignored by minconsul.")
 		case "retry-interval-wan", "log-rotate-duration", "default-query-time", "max-query-time":
 			fs.Var(durPtr{&sink.d}, name, "Accepted for compatibility with Consul; ignored by minconsul.")
-		case "join-wan", "retry-join-wan", "allow-write-http-from", "primary-gateway", "node-meta":
+		case "join-wan", "retry-join-wan", "allow-write-http-from", "primary-gateway":
 			fs.Var(strSlice{&sink.ss}, name, "Accepted for compatibility with Consul; ignored by minconsul.")
 		case "advertise-wan", "serf-lan-bind", "serf-wan-bind":
 			fs.Var(ipPtr{&sink.s}, name, "Accepted for compatibility with Consul; ignored by minconsul.")

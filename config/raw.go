@@ -80,6 +80,9 @@ type rawConfig struct {
 	RegResync         *time.Duration
 	RegUseIPFromLabel *string
 
+	// node_meta and -node-meta key:value (repeatable).
+	NodeMeta      map[string]string
+	NodeMetaFlags []string
 	// limits.kv_max_value_size; security settings (security.go).
 	KVMaxValueSize *int
 	Security       securityRaw
@@ -203,6 +206,8 @@ func (d *decoder) decodeConfig(m map[string]any) (*rawConfig, error) {
 			err = d.docker(r, k, v)
 		case "limits":
 			err = d.limits(r, k, v)
+		case "node_meta":
+			r.NodeMeta, err = d.stringMap(k, v)
 		case "acl":
 			err = d.acl(r, k, v)
 		case "acl_default_policy", "acl_datacenter":

@@ -50,3 +50,18 @@ func TestSecurity_AcceptedSettings(t *testing.T) {
 		t.Errorf("implemented keys warned:\n%s", joined)
 	}
 }
+
+func TestNodeMeta(t *testing.T) {
+	f := writeFile(t, t.TempDir(), "a.json", `{"node_meta":{"rack":"r1","os":"linux"}}`)
+	cfg, _, err := testLoader().Load([]string{"-dev", "-config-file", f, "-node-meta", "rack:r2", "-node-meta", "zone:"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.NodeMeta) != 3 || cfg.NodeMeta["rack"] != "r2" || cfg.NodeMeta["os"] != "linux" || cfg.NodeMeta["zone"] != "" {
+		t.Fatalf("node meta %v", cfg.NodeMeta)
+	}
+	_, _, err = testLoader().Load([]string{"-dev", "-node-meta", "consul-x:1"})
+	if err == nil || err.Error() != "node_meta invalid: Couldn't load metadata pair ('consul-x', '1'): Key prefix 'consul-' is reserved for internal use" {
+		t.Fatalf("reserved key: %v", err)
+	}
+}

@@ -32,13 +32,13 @@ func (s *State) nodeRegistration() *structs.RegisterRequest {
 	return &structs.RegisterRequest{
 		Datacenter: s.cfg.Datacenter, ID: s.cfg.NodeID, Node: s.cfg.NodeName, Address: addr,
 		TaggedAddresses: map[string]string{"lan": addr, "lan_ipv4": addr, "wan": addr, "wan_ipv4": addr},
-		NodeMeta:        s.nodeMeta(),
+		NodeMeta:        s.NodeMeta(),
 	}
 }
 
-// nodeMeta is this node's meta as Consul sets it: the configured pairs
+// NodeMeta is this node's meta as Consul sets it: the configured pairs
 // plus consul-network-segment and consul-version.
-func (s *State) nodeMeta() map[string]string {
+func (s *State) NodeMeta() map[string]string {
 	m := make(map[string]string, len(s.cfg.NodeMeta)+2)
 	for k, v := range s.cfg.NodeMeta {
 		m[k] = v
