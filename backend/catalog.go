@@ -13,6 +13,7 @@ type CatalogReader interface {
 	GetNode(ctx context.Context, req *structs.NodeSpecificRequest) (*structs.Indexed[*structs.Node], error)
 	Services(ctx context.Context, req *structs.DCSpecificRequest) (*structs.Indexed[map[string][]string], error)
 	ServiceNodes(ctx context.Context, req *structs.ServiceSpecificRequest) (*structs.Indexed[structs.ServiceNodes], error)
+	AllServiceNodes(ctx context.Context, req *structs.DCSpecificRequest) (*structs.Indexed[structs.ServiceNodes], error)
 	NodeServices(ctx context.Context, req *structs.NodeSpecificRequest) (*structs.Indexed[*structs.NodeServices], error)
 	ServiceUsage(ctx context.Context, req *structs.DCSpecificRequest) (*structs.Indexed[*structs.ServiceUsage], error)
 	NodeDump(ctx context.Context, req *structs.DCSpecificRequest) (*structs.Indexed[structs.NodeDump], error)
@@ -33,6 +34,10 @@ func (b *Backend) Services(ctx context.Context, req *structs.DCSpecificRequest) 
 
 func (b *Backend) ServiceNodes(ctx context.Context, req *structs.ServiceSpecificRequest) (*structs.Indexed[structs.ServiceNodes], error) {
 	return read(b, ctx, "ServiceNodes", req, (*raftstore.StateStore).ServiceNodes)
+}
+
+func (b *Backend) AllServiceNodes(ctx context.Context, req *structs.DCSpecificRequest) (*structs.Indexed[structs.ServiceNodes], error) {
+	return read(b, ctx, "AllServiceNodes", req, (*raftstore.StateStore).AllServiceNodes)
 }
 
 func (b *Backend) NodeServices(ctx context.Context, req *structs.NodeSpecificRequest) (*structs.Indexed[*structs.NodeServices], error) {

@@ -148,7 +148,17 @@ func (s *Server) catalogNodes(q *request) error {
 }
 
 func (s *Server) catalogServices(q *request) error {
-	services, _, err := read(s, q, &structs.DCSpecificRequest{NodeMetaFilters: parseMetaFilter(q.query)}, s.backend.Services)
+	f, err := parseFilter(q, (*structs.ServiceNode)(nil))
+	if err != nil {
+		return err
+	}
+	req := &structs.DCSpecificRequest{NodeMetaFilters: parseMetaFilter(q.query)}
+	var services map[string][]string
+	if f == nil {
+		services, _, err = read(s, q, req, s.backend.Services)
+	} else {
+		services, err = filteredServices(s, q, req, f)
+	}
 	if err != nil {
 		return err
 	}
@@ -259,4 +269,38 @@ func (s *Server) catalogNodeServiceList(q *request) error {
 		sort.Slice(out.Services, func(i, j int) bool { return out.Services[i].ID < out.Services[j].ID })
 	}
 	return writeJSON(q, &out)
+}
+
+// filteredServices is /v1/catalog/services?filter=: as Consul, the filter
+// selects service instances (ServiceNode selectors), then the answer lists
+// the names and tags of those that matched.
+func filteredServices(s *Server, q *request, req *structs.DCSpecificRequest, f *filter) (map[string][]string, error) {
+	rows, _, err := read(s, q, req, s.backend.AllServiceNodes)
+	if err != nil {
+		return nil, err
+	}
+	if rows, err = apply(f, rows); err != nil {
+		return nil, err
+	}
+	sets := map[string]map[string]struct{}{}
+	for _, r := range rows {
+		set := sets[r.ServiceName]
+		if set == nil {
+			set = map[string]struct{}{}
+			sets[r.ServiceName] = set
+		}
+		for _, t := range r.ServiceTags {
+			set[t] = struct{}{}
+		}
+	}
+	out := make(map[string][]string, len(sets))
+	for name, set := range sets {
+		tags := make([]string, 0, len(set))
+		for t := range set {
+			tags = append(tags, t)
+		}
+		sort.Strings(tags)
+		out[name] = tags
+	}
+	return out, nil
 }

@@ -48,6 +48,13 @@ func TestFilter_Endpoints(t *testing.T) {
 	if err != nil || len(nodes) != 1 || nodes[0].Node != "n-linux" {
 		t.Fatalf("catalog nodes: %v %v", nodes, err)
 	}
+	names, _, err := c.Catalog().Services(&api.QueryOptions{Filter: `NodeMeta.os == "linux" or ServiceTags contains "qa"`})
+	if err != nil || len(names) != 1 || strings.Join(names["redis"], ",") != "primary,qa" {
+		t.Fatalf("catalog services: %v %v", names, err)
+	}
+	if all, _, err := c.Catalog().Services(nil); err != nil || len(all) != 2 || all["consul"] == nil {
+		t.Fatalf("catalog services unfiltered: %v %v", all, err)
+	}
 	rows, _, err := c.Catalog().Service("redis", "", &api.QueryOptions{Filter: `NodeMeta.os == "freebsd" or ServiceTags contains "qa"`})
 	if err != nil || len(rows) != 2 {
 		t.Fatalf("catalog service: %v %v", rows, err)
@@ -85,6 +92,7 @@ func TestFilter_Endpoints(t *testing.T) {
 		{"agent services", func(f string) error { _, err := ag.ServicesWithFilter(f); return err }},
 		{"agent checks", func(f string) error { _, err := ag.ChecksWithFilter(f); return err }},
 		{"catalog nodes", func(f string) error { _, _, err := c.Catalog().Nodes(&api.QueryOptions{Filter: f}); return err }},
+		{"catalog services", func(f string) error { _, _, err := c.Catalog().Services(&api.QueryOptions{Filter: f}); return err }},
 		{"catalog service", func(f string) error {
 			_, _, err := c.Catalog().Service("redis", "", &api.QueryOptions{Filter: f})
 			return err

@@ -543,18 +543,57 @@ func (s *StateStore) ServiceNodes(ws memdb.WatchSet, req *structs.ServiceSpecifi
 		if !metaMatches(n.Meta, req.NodeMetaFilters) {
 			continue
 		}
-		ns := rec.NS
-		out = append(out, &structs.ServiceNode{
-			ID: n.ID, Node: n.Node, Address: n.Address, Datacenter: n.Datacenter,
-			TaggedAddresses: n.TaggedAddresses, NodeMeta: n.Meta,
-			ServiceID: ns.ID, ServiceName: ns.Service, ServiceTags: ns.Tags,
-			ServiceAddress: ns.Address, ServiceTaggedAddresses: ns.TaggedAddresses,
-			ServiceWeights: ns.Weights, ServiceMeta: ns.Meta, ServicePort: ns.Port,
-			ServiceEnableTagOverride: ns.EnableTagOverride,
-			CreateIndex:              ns.CreateIndex, ModifyIndex: ns.ModifyIndex,
-		})
+		out = append(out, serviceNodeRow(n, rec.NS))
 	}
 	return idx, out, nil
+}
+
+// serviceNodeRow is one /v1/catalog/service row: the node's fields with
+// the instance's.
+func serviceNodeRow(n *structs.Node, ns *structs.NodeService) *structs.ServiceNode {
+	return &structs.ServiceNode{
+		ID: n.ID, Node: n.Node, Address: n.Address, Datacenter: n.Datacenter,
+		TaggedAddresses: n.TaggedAddresses, NodeMeta: n.Meta,
+		ServiceKind: ns.Kind, ServiceID: ns.ID, ServiceName: ns.Service, ServiceTags: ns.Tags,
+		ServiceAddress: ns.Address, ServiceTaggedAddresses: ns.TaggedAddresses,
+		ServiceWeights: ns.Weights, ServiceMeta: ns.Meta, ServicePort: ns.Port,
+		ServiceEnableTagOverride: ns.EnableTagOverride, ServiceProxy: ns.Proxy, ServiceConnect: ns.Connect,
+		CreateIndex: ns.CreateIndex, ModifyIndex: ns.ModifyIndex,
+	}
+}
+
+// AllServiceNodes is every service instance as /v1/catalog/service rows
+// (for /v1/catalog/services?filter=, which filters instances, then lists
+// names and tags). It watches the services and nodes tables, and its index
+// is theirs: a filter may select node fields.
+func (s *StateStore) AllServiceNodes(ws memdb.WatchSet, req *structs.DCSpecificRequest) (uint64, structs.ServiceNodes, error) {
+	tx := s.db.Txn(false)
+	defer tx.Abort()
+	nit, err := tx.Get(tableNodes, "id")
+	if err != nil {
+		return 0, nil, fmt.Errorf("all service nodes: %w", err)
+	}
+	ws.Add(nit.WatchCh())
+	nodes := map[string]*structs.Node{}
+	for raw := nit.Next(); raw != nil; raw = nit.Next() {
+		n := raw.(*structs.Node)
+		if metaMatches(n.Meta, req.NodeMetaFilters) {
+			nodes[strings.ToLower(n.Node)] = n
+		}
+	}
+	it, err := tx.Get(tableServices, "id")
+	if err != nil {
+		return 0, nil, fmt.Errorf("all service nodes: %w", err)
+	}
+	ws.Add(it.WatchCh())
+	var out structs.ServiceNodes
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		rec := raw.(*serviceRecord)
+		if n := nodes[strings.ToLower(rec.Node)]; n != nil {
+			out = append(out, serviceNodeRow(n, rec.NS))
+		}
+	}
+	return maxIndexTxn(tx, tableServices, tableNodes), out, nil
 }
 
 // NodeServices is /v1/catalog/node/<node> (nil when the node is unknown).
