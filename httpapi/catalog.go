@@ -282,25 +282,9 @@ func filteredServices(s *Server, q *request, req *structs.DCSpecificRequest, f *
 	if rows, err = apply(f, rows); err != nil {
 		return nil, err
 	}
-	sets := map[string]map[string]struct{}{}
+	sets := structs.ServiceTagSets{}
 	for _, r := range rows {
-		set := sets[r.ServiceName]
-		if set == nil {
-			set = map[string]struct{}{}
-			sets[r.ServiceName] = set
-		}
-		for _, t := range r.ServiceTags {
-			set[t] = struct{}{}
-		}
+		sets.Add(r.ServiceName, r.ServiceTags)
 	}
-	out := make(map[string][]string, len(sets))
-	for name, set := range sets {
-		tags := make([]string, 0, len(set))
-		for t := range set {
-			tags = append(tags, t)
-		}
-		sort.Strings(tags)
-		out[name] = tags
-	}
-	return out, nil
+	return sets.Sorted(), nil
 }

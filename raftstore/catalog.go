@@ -3,7 +3,6 @@ package raftstore
 import (
 	"fmt"
 	"reflect"
-	"sort"
 	"strings"
 
 	"github.com/hashicorp/go-memdb"
@@ -387,28 +386,12 @@ func (s *StateStore) Services(ws memdb.WatchSet, req *structs.DCSpecificRequest)
 		return 0, nil, fmt.Errorf("services: %w", err)
 	}
 	ws.Add(it.WatchCh())
-	tags := map[string]map[string]struct{}{}
+	sets := structs.ServiceTagSets{}
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		ns := raw.(*serviceRecord).NS
-		set, ok := tags[ns.Service]
-		if !ok {
-			set = map[string]struct{}{}
-			tags[ns.Service] = set
-		}
-		for _, t := range ns.Tags {
-			set[t] = struct{}{}
-		}
+		sets.Add(ns.Service, ns.Tags)
 	}
-	out := make(map[string][]string, len(tags))
-	for name, set := range tags {
-		list := make([]string, 0, len(set))
-		for t := range set {
-			list = append(list, t)
-		}
-		sort.Strings(list)
-		out[name] = list
-	}
-	return maxIndexTxn(tx, tableServices), out, nil
+	return maxIndexTxn(tx, tableServices), sets.Sorted(), nil
 }
 
 // servicesByNodeMeta unions the tags of services on nodes whose meta
@@ -418,7 +401,7 @@ func (s *StateStore) servicesByNodeMeta(ws memdb.WatchSet, req *structs.DCSpecif
 	if err != nil {
 		return 0, nil, err
 	}
-	sets := map[string]map[string]struct{}{}
+	sets := structs.ServiceTagSets{}
 	for _, n := range nodes {
 		nidx, ns, err := s.NodeServices(ws, &structs.NodeSpecificRequest{Node: n.Node})
 		if err != nil {
@@ -429,26 +412,10 @@ func (s *StateStore) servicesByNodeMeta(ws memdb.WatchSet, req *structs.DCSpecif
 			continue
 		}
 		for _, svc := range ns.Services {
-			set := sets[svc.Service]
-			if set == nil {
-				set = map[string]struct{}{}
-				sets[svc.Service] = set
-			}
-			for _, t := range svc.Tags {
-				set[t] = struct{}{}
-			}
+			sets.Add(svc.Service, svc.Tags)
 		}
 	}
-	out := make(map[string][]string, len(sets))
-	for name, set := range sets {
-		tags := make([]string, 0, len(set))
-		for t := range set {
-			tags = append(tags, t)
-		}
-		sort.Strings(tags)
-		out[name] = tags
-	}
-	return idx, out, nil
+	return idx, sets.Sorted(), nil
 }
 
 // ServiceUsage counts the catalog's nodes, service names and instances

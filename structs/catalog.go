@@ -1,5 +1,7 @@
 package structs
 
+import "sort"
+
 // Health states, as Consul names them.
 const (
 	HealthAny      = "any"
@@ -263,3 +265,33 @@ const (
 	MetaSegment       = "consul-network-segment"
 	MetaConsulVersion = "consul-version"
 )
+
+// ServiceTagSets collects each service name's tags (the union over its
+// instances) for /v1/catalog/services.
+type ServiceTagSets map[string]map[string]struct{}
+
+// Add records an instance of name with tags.
+func (s ServiceTagSets) Add(name string, tags []string) {
+	set := s[name]
+	if set == nil {
+		set = map[string]struct{}{}
+		s[name] = set
+	}
+	for _, t := range tags {
+		set[t] = struct{}{}
+	}
+}
+
+// Sorted is the answer: name -> sorted tags ([] for none).
+func (s ServiceTagSets) Sorted() map[string][]string {
+	out := make(map[string][]string, len(s))
+	for name, set := range s {
+		tags := make([]string, 0, len(set))
+		for t := range set {
+			tags = append(tags, t)
+		}
+		sort.Strings(tags)
+		out[name] = tags
+	}
+	return out
+}
