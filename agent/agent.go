@@ -164,7 +164,7 @@ func (a *Agent) membershipConfig() membership.Config {
 		ServerPort: a.ServerPort(), Build: a.version() + ":" + Revision,
 		StartJoin: c.StartJoin, RetryJoin: c.RetryJoin, RetryInterval: c.RetryInterval,
 		ReconnectTimeout: c.ReconnectTimeout, GossipFast: c.GossipFast, GossipLAN: c.GossipLAN,
-		EncryptKey: c.EncryptKey,
+		EncryptKey: c.EncryptKey, EncryptPlainIncoming: c.EncryptPlainIncoming, EncryptPlainOutgoing: c.EncryptPlainOutgoing,
 	}
 }
 

@@ -46,15 +46,8 @@ type Config struct {
 
 	DNS DNSConfig
 
-	UIEnabled      bool
-	RaftMultiplier int // Consul's performance.raft_multiplier; 1 = fastest
-	// NodeMeta is node_meta / -node-meta (validated as Consul does).
-	NodeMeta map[string]string
-	// KVMaxValueSize is limits.kv_max_value_size (0: Consul's 512 KiB).
-	KVMaxValueSize int
-	// EncryptKey is the gossip encryption key (encrypt / -encrypt), nil
-	// for none; a keyring file in data_dir takes precedence, as Consul's.
-	EncryptKey         []byte
+	UIEnabled          bool
+	RaftMultiplier     int // Consul's performance.raft_multiplier; 1 = fastest
 	EnableScriptChecks bool
 	LeaveOnTerminate   bool
 
@@ -74,6 +67,18 @@ type Config struct {
 	// SelfSections are extra top-level sections of /v1/agent/self from
 	// parts wired next to the agent (cmd adds "Registrar").
 	SelfSections map[string]func() any
+
+	// NodeMeta is node_meta / -node-meta (validated as Consul does).
+	NodeMeta map[string]string
+	// KVMaxValueSize is limits.kv_max_value_size (0: Consul's 512 KiB).
+	KVMaxValueSize int
+	// EncryptKey is the gossip encryption key (encrypt / -encrypt), nil
+	// for none; a keyring file in data_dir takes precedence, as Consul's.
+	EncryptKey []byte
+	// EncryptPlainIncoming/Outgoing are Consul's encrypt_verify_incoming /
+	// _outgoing = false (accept / send plain gossip while a cluster turns
+	// encryption on); the zero value verifies both ways, Consul's default.
+	EncryptPlainIncoming, EncryptPlainOutgoing bool
 }
 
 // GossipConfig is Consul's gossip_lan block.

@@ -85,7 +85,7 @@ func (a *Agent) debugConfig() map[string]any {
 		kvMax = structs.MaxKVValueSize
 	}
 	return map[string]any{
-		"ACLsEnabled": false, "EncryptKey": encrypt, "EncryptVerifyIncoming": encrypt != "", "EncryptVerifyOutgoing": encrypt != "",
+		"ACLsEnabled": false, "EncryptKey": encrypt, "EncryptVerifyIncoming": !c.EncryptPlainIncoming, "EncryptVerifyOutgoing": !c.EncryptPlainOutgoing,
 		"KVMaxValueSize": kvMax, "ServerPort": a.ServerPort(), "SerfPortLAN": c.SerfLANPort, "SerfBindAddrLAN": c.BindAddr,
 		"SerfAdvertiseAddrLAN": c.AdvertiseAddr, "RetryJoinLAN": nonNil(c.RetryJoin), "StartJoinAddrsLAN": nonNil(c.StartJoin),
 		"RetryJoinIntervalLAN": c.RetryInterval.String(), "ReconnectTimeoutLAN": c.ReconnectTimeout.String(),

@@ -72,6 +72,8 @@ func (l *Loader) build(r *rawConfig, dev bool, warn func(string)) (*agent.Config
 	if r.Security.Encrypt != nil {
 		cfg.EncryptKey, _ = structs.DecodeGossipKey(*r.Security.Encrypt) // checked by checkSecurity
 	}
+	cfg.EncryptPlainIncoming = r.Security.EncryptVerifyIncoming != nil && !*r.Security.EncryptVerifyIncoming
+	cfg.EncryptPlainOutgoing = r.Security.EncryptVerifyOutgoing != nil && !*r.Security.EncryptVerifyOutgoing
 
 	// Identity.
 	if cfg.NodeName == "" {

@@ -216,6 +216,10 @@ func (d *decoder) decodeConfig(m map[string]any) (*rawConfig, error) {
 			err = d.tlsVerify(r, k, v)
 		case "encrypt":
 			r.Security.Encrypt, err = d.str(k, v)
+		case "encrypt_verify_incoming":
+			r.Security.EncryptVerifyIncoming, err = d.boolean(k, v)
+		case "encrypt_verify_outgoing":
+			r.Security.EncryptVerifyOutgoing, err = d.boolean(k, v)
 		default:
 			d.ignore(k)
 		}

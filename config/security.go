@@ -25,6 +25,11 @@ type securityRaw struct {
 	// TLSVerify lists the verify_* keys set to true, by path.
 	TLSVerify []string
 	Encrypt   *string
+	// encrypt_verify_incoming / _outgoing (true unless set): false lets an
+	// encrypted agent accept or send plain gossip while a cluster turns
+	// encryption on.
+	EncryptVerifyIncoming *bool
+	EncryptVerifyOutgoing *bool
 }
 
 func (d *decoder) acl(r *rawConfig, key string, v any) error {

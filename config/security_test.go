@@ -32,12 +32,12 @@ func TestSecurity_FailClosed(t *testing.T) {
 func TestSecurity_AcceptedSettings(t *testing.T) {
 	dir := t.TempDir()
 	f := writeFile(t, dir, "a.json", `{"acl":{"enabled":true,"default_policy":"allow"},"tls":{"defaults":{"verify_incoming":false,"ca_file":"x"}},
-		"encrypt":"pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=","limits":{"kv_max_value_size":1024,"txn_max_req_len":5}}`)
+		"encrypt":"pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=","limits":{"kv_max_value_size":1024,"txn_max_req_len":5},"encrypt_verify_incoming":false}`)
 	cfg, res, err := testLoader().Load([]string{"-dev", "-config-file", f})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.EncryptKey) != 32 || cfg.KVMaxValueSize != 1024 {
+	if len(cfg.EncryptKey) != 32 || cfg.KVMaxValueSize != 1024 || !cfg.EncryptPlainIncoming || cfg.EncryptPlainOutgoing {
 		t.Fatalf("cfg: key %d bytes, kv max %d", len(cfg.EncryptKey), cfg.KVMaxValueSize)
 	}
 	joined := strings.Join(res.Warnings, "\n")

@@ -57,8 +57,8 @@ func (ms *Membership) setupKeyring(conf *serf.Config) error {
 		return fmt.Errorf("gossip keyring: %w", err)
 	}
 	conf.MemberlistConfig.Keyring = kr
-	conf.MemberlistConfig.GossipVerifyIncoming = true
-	conf.MemberlistConfig.GossipVerifyOutgoing = true
+	conf.MemberlistConfig.GossipVerifyIncoming = !ms.cfg.EncryptPlainIncoming
+	conf.MemberlistConfig.GossipVerifyOutgoing = !ms.cfg.EncryptPlainOutgoing
 	conf.KeyringFile = path
 	return nil
 }

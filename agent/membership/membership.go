@@ -43,15 +43,18 @@ type Config struct {
 	// announce in their tags.
 	ServerPort int
 	// Build is "version:revision", announced in the tags.
-	Build string
-	// EncryptKey is the gossip key from encrypt / -encrypt (keyring.go).
-	EncryptKey       []byte
+	Build            string
 	StartJoin        []string
 	RetryJoin        []string
 	RetryInterval    time.Duration
 	ReconnectTimeout time.Duration
 	GossipFast       bool
 	GossipLAN        GossipConfig
+
+	// EncryptKey is the gossip key from encrypt / -encrypt (keyring.go);
+	// EncryptPlain* relax verification (encrypt_verify_* = false).
+	EncryptKey                                 []byte
+	EncryptPlainIncoming, EncryptPlainOutgoing bool
 }
 
 // GossipConfig is Consul's gossip_lan block; zero fields keep memberlist's
