@@ -1,7 +1,6 @@
 package checks
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -16,20 +15,30 @@ import (
 	"github.com/minconsul/minconsul/structs"
 )
 
+// TLS is how a probe that speaks TLS verifies its peer (Consul's
+// TLSServerName and TLSSkipVerify).
+type TLS struct {
+	ServerName string
+	SkipVerify bool
+}
+
+func (t TLS) config(nextProtos ...string) *tls.Config {
+	return &tls.Config{ServerName: t.ServerName, InsecureSkipVerify: t.SkipVerify, NextProtos: nextProtos} //nolint:gosec // user opt-in, as Consul's tls_skip_verify
+}
+
 // HTTP probes a URL: 2xx passing, 429 warning, anything else critical, as
-// Consul.
+// Consul. The output quotes the last 4 KiB of the body.
 type HTTP struct {
 	URL, Method, Body string
 	Header            map[string][]string
 	Every, Timeout    time.Duration
-	TLSSkipVerify     bool
+	TLS               TLS
+	DisableRedirects  bool
 }
 
 func (h *HTTP) Interval() time.Duration { return h.Every }
 
 func (h *HTTP) Probe(ctx context.Context) (string, string) {
-	ctx, cancel := context.WithTimeout(ctx, h.Timeout)
-	defer cancel()
 	method := h.Method
 	if method == "" {
 		method = http.MethodGet
@@ -43,17 +52,30 @@ func (h *HTTP) Probe(ctx context.Context) (string, string) {
 			req.Header.Add(k, v)
 		}
 	}
+	if host := req.Header.Get("Host"); host != "" {
+		req.Host = host
+	}
 	if req.Header.Get("User-Agent") == "" {
 		req.Header.Set("User-Agent", "Consul Health Check")
 	}
-	tr := &http.Transport{DisableKeepAlives: true, TLSClientConfig: &tls.Config{InsecureSkipVerify: h.TLSSkipVerify}} //nolint:gosec // user opt-in, as Consul's tls_skip_verify
+	if req.Header.Get("Accept") == "" {
+		req.Header.Set("Accept", "text/plain, text/*, */*")
+	}
+	// No keep-alives: a connection kept between probes would hide a server
+	// that stopped accepting new ones.
+	tr := &http.Transport{DisableKeepAlives: true, TLSClientConfig: h.TLS.config(), Proxy: http.ProxyFromEnvironment}
 	defer tr.CloseIdleConnections()
-	resp, err := (&http.Client{Transport: tr}).Do(req)
+	client := &http.Client{Transport: tr, Timeout: h.Timeout}
+	if h.DisableRedirects {
+		client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	}
+	resp, err := client.Do(req)
 	if err != nil {
-		return structs.HealthCritical, fmt.Sprintf("Get %q: %v", h.URL, err)
+		return structs.HealthCritical, err.Error()
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, MaxOutput))
+	body := newTail(MaxOutput)
+	_, _ = io.Copy(body, resp.Body)
 	out := fmt.Sprintf("HTTP %s %s: %s Output: %s", method, h.URL, resp.Status, body)
 	switch {
 	case resp.StatusCode >= 200 && resp.StatusCode <= 299:
@@ -76,14 +98,15 @@ func (t *TCP) Probe(ctx context.Context) (string, string) {
 	d := net.Dialer{Timeout: t.Timeout}
 	conn, err := d.DialContext(ctx, "tcp", t.Addr)
 	if err != nil {
-		return structs.HealthCritical, fmt.Sprintf("dial tcp %s: %v", t.Addr, err)
+		// The dialer's error already reads "dial tcp <addr>: ...".
+		return structs.HealthCritical, err.Error()
 	}
 	conn.Close()
 	return structs.HealthPassing, fmt.Sprintf("TCP connect %s: Success", t.Addr)
 }
 
 // Script runs a command: exit 0 passing, 1 warning, anything else
-// critical, as Consul.
+// critical, as Consul. The output is the command's last 4 KiB.
 type Script struct {
 	Args           []string
 	Every, Timeout time.Duration
@@ -94,17 +117,32 @@ func (s *Script) Interval() time.Duration { return s.Every }
 func (s *Script) Probe(ctx context.Context) (string, string) {
 	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
-	var out bytes.Buffer
+	out := newTail(MaxOutput)
 	cmd := exec.CommandContext(ctx, s.Args[0], s.Args[1:]...)
-	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.WaitDelay = time.Second
 	err := cmd.Run()
-	text := out.String()
+	if ctx.Err() == context.DeadlineExceeded {
+		return structs.HealthCritical, timedOut(s.Timeout, out)
+	}
 	if err == nil {
-		return structs.HealthPassing, text
+		return structs.HealthPassing, out.captured()
 	}
 	var ee *exec.ExitError
-	if errors.As(err, &ee) && ee.ExitCode() == 1 {
-		return structs.HealthWarning, text
+	if errors.As(err, &ee) {
+		if ee.ExitCode() == 1 {
+			return structs.HealthWarning, out.captured()
+		}
+		return structs.HealthCritical, out.captured()
 	}
-	return structs.HealthCritical, strings.TrimSpace(text + "\n" + err.Error())
+	return structs.HealthCritical, err.Error() // could not start
+}
+
+// timedOut is Consul's output for a command that ran past its timeout.
+func timedOut(timeout time.Duration, out *tail) string {
+	msg := fmt.Sprintf("Timed out (%s) running check", timeout)
+	if s := out.captured(); s != "" {
+		msg += "\n\n" + s
+	}
+	return msg
 }
