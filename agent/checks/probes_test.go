@@ -198,4 +198,3 @@ func closedAddr(t *testing.T) string {
 	ln.Close()
 	return addr
 }
-
