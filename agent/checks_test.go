@@ -214,10 +214,14 @@ func TestChecks_Alias(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	hc := waitStatus(t, c, "node1", "alias-local", api.HealthCritical)
-	if hc.Type != "alias" || !strings.HasPrefix(hc.Output, `Aliased check "Service 'web' check" failing`) {
-		t.Fatalf("alias of a critical service: %+v", hc)
-	}
+	// Registered critical with no output; computed at once after.
+	testutil.Retry(t, 10*time.Second, func() error {
+		hc := waitStatus(t, c, "node1", "alias-local", api.HealthCritical)
+		if hc.Type != "alias" || !strings.HasPrefix(hc.Output, `Aliased check "Service 'web' check" failing`) {
+			return fmt.Errorf("alias of a critical service: %+v", hc)
+		}
+		return nil
+	})
 	if err := c.Agent().UpdateTTL("web-ttl", "up", api.HealthPassing); err != nil {
 		t.Fatal(err)
 	}
@@ -234,10 +238,12 @@ func TestChecks_Alias(t *testing.T) {
 	if err := c.Agent().ServiceDeregister("web1"); err != nil {
 		t.Fatal(err)
 	}
-	hc = waitStatus(t, c, "node1", "alias-local", api.HealthCritical)
-	if hc.Output != "Service web1 could not be found on node " {
-		t.Fatalf("alias of a gone service: %q", hc.Output)
-	}
+	testutil.Retry(t, 10*time.Second, func() error {
+		if hc := waitStatus(t, c, "node1", "alias-local", api.HealthCritical); hc.Output != "Service web1 could not be found on node " {
+			return fmt.Errorf("alias of a gone service: %q", hc.Output)
+		}
+		return nil
+	})
 }
 
 // Bad check definitions answer 400 (500 for a Docker check without an
@@ -313,5 +319,33 @@ func TestChecks_CheckUpdateInterval(t *testing.T) {
 	})
 	if waited := time.Since(start); waited < 2*time.Second {
 		t.Fatalf("written after %v, before half the interval", waited)
+	}
+}
+
+// TTL updates keep 4 KiB with Consul's note, and snake_case definitions
+// register as Consul's agent endpoint takes them.
+func TestChecks_TTLOutputCapAndSnakeCase(t *testing.T) {
+	a := testagent.Start(t, testagent.Options{})
+	c := a.Client(t)
+	req, _ := http.NewRequest(http.MethodPut, "http://"+a.HTTPAddr()+"/v1/agent/check/register",
+		strings.NewReader(`{"name":"big","check_id":"big","ttl":"10m","deregister_critical_service_after":"90m","status":"passing"}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("snake_case register: %d", resp.StatusCode)
+	}
+	out := strings.Repeat("x", 5000)
+	if err := c.Agent().UpdateTTL("big", out, api.HealthPassing); err != nil {
+		t.Fatal(err)
+	}
+	hc, err := checkStatus(c, "node1", "big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := out[:4096] + " ... (captured 4096 of 5000 bytes)"; hc.Output != want || hc.Definition.DeregisterCriticalServiceAfter != api.ReadableDuration(90*time.Minute) {
+		t.Fatalf("output tail %q, deregister after %v", hc.Output[4090:], hc.Definition.DeregisterCriticalServiceAfter)
 	}
 }

@@ -261,7 +261,7 @@ func (s *State) UpdateTTL(id, status, output string) (bool, error) {
 		return false, fmt.Errorf("CheckID %q does not have associated TTL", id)
 	}
 	c.deadline.Reset()
-	changed := s.setStatusLocked(c, status, output)
+	changed := s.setStatusLocked(c, status, checks.TTLOutput(output))
 	expires := time.Now().Add(c.ttl)
 	s.mu.Unlock()
 	s.persistCheckState(c, expires)
