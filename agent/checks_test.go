@@ -23,7 +23,9 @@ import (
 )
 
 // flipServer answers 200 while healthy is true, 500 otherwise.
-func flipServer(t *testing.T) (*httptest.Server, *atomic.Bool) {
+func flipServer(t *testing.T) (*httptest.Server, *atomic.Bool) { return flipServerB(t) }
+
+func flipServerB(t testing.TB) (*httptest.Server, *atomic.Bool) {
 	t.Helper()
 	var healthy atomic.Bool
 	healthy.Store(true)
