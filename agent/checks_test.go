@@ -351,3 +351,24 @@ func TestChecks_TTLOutputCapAndSnakeCase(t *testing.T) {
 		t.Fatalf("output tail %q, deregister after %v", hc.Output[4090:], hc.Definition.DeregisterCriticalServiceAfter)
 	}
 }
+
+// FailuresBeforeWarning / FailuresBeforeCritical through a real agent: a
+// passing HTTP check whose target starts failing goes warning first, then
+// critical.
+func TestChecks_FailureThresholds(t *testing.T) {
+	a := testagent.Start(t, testagent.Options{})
+	c := a.Client(t)
+	srv, healthy := flipServer(t)
+	reg := &api.AgentServiceRegistration{ID: "th1", Name: "th", Check: &api.AgentServiceCheck{
+		CheckID: "th", HTTP: srv.URL, Interval: "300ms", FailuresBeforeWarning: 1, FailuresBeforeCritical: 4}}
+	if err := c.Agent().ServiceRegister(reg); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, c, "node1", "th", api.HealthPassing)
+	healthy.Store(false)
+	hc := waitStatus(t, c, "node1", "th", api.HealthWarning)
+	if !strings.Contains(hc.Output, "500 Internal Server Error") {
+		t.Fatalf("warning output %q", hc.Output)
+	}
+	waitStatus(t, c, "node1", "th", api.HealthCritical)
+}
