@@ -150,11 +150,25 @@ func TestChecks_GRPCAndH2PING(t *testing.T) {
 	if hc.Output != "HTTP2 ping was successful" || hc.Type != "h2ping" {
 		t.Fatalf("h2ping check: %+v", hc)
 	}
+	dnsCount := func(want int) {
+		t.Helper()
+		testutil.Retry(t, 5*time.Second, func() error {
+			if n := dnsAnswers(t, a, "billing.service.consul"); n != want {
+				return fmt.Errorf("%d A records, want %d", n, want)
+			}
+			return nil
+		})
+	}
+	dnsCount(1)
 	hs.SetServingStatus("billing", healthpb.HealthCheckResponse_NOT_SERVING)
 	hc = waitStatus(t, c, "node1", "grpc", api.HealthCritical)
 	if hc.Output != "gRPC "+target+" serving status: NOT_SERVING" {
 		t.Fatalf("not serving: %q", hc.Output)
 	}
+	dnsCount(0)
+	hs.SetServingStatus("billing", healthpb.HealthCheckResponse_SERVING)
+	waitStatus(t, c, "node1", "grpc", api.HealthPassing)
+	dnsCount(1)
 	h2.Close()
 	hc = waitStatus(t, c, "node1", "h2", api.HealthCritical)
 	if !strings.HasPrefix(hc.Output, "Failed to dial to ") {
@@ -285,7 +299,7 @@ func TestChecks_BadDefinitions(t *testing.T) {
 // An output-only change waits out check_update_interval; a status change
 // is written at once.
 func TestChecks_CheckUpdateInterval(t *testing.T) {
-	a := testagent.Start(t, testagent.Options{Mutate: func(c *agent.Config) { c.CheckUpdateInterval = 4 * time.Second }})
+	a := testagent.Start(t, testagent.Options{Mutate: func(c *agent.Config) { c.CheckUpdateInterval = 6 * time.Second }})
 	c := a.Client(t)
 	if err := c.Agent().CheckRegister(&api.AgentCheckRegistration{ID: "t", Name: "t",
 		AgentServiceCheck: api.AgentServiceCheck{TTL: "10m"}}); err != nil {
@@ -305,11 +319,11 @@ func TestChecks_CheckUpdateInterval(t *testing.T) {
 	if err != nil || local["t"].Output != "two" {
 		t.Fatalf("the agent's own view lags: %+v %v", local["t"], err)
 	}
-	// The deferral is at least half the interval (2 s): well past this read.
+	// The deferral is at least half the interval (3 s): well past this read.
 	if hc, err := checkStatus(c, "node1", "t"); err != nil || hc.Output != "one" {
 		t.Fatalf("an output-only change was written at once: %+v %v", hc, err)
 	}
-	testutil.Retry(t, 10*time.Second, func() error {
+	testutil.Retry(t, 15*time.Second, func() error {
 		hc, err := checkStatus(c, "node1", "t")
 		if err != nil {
 			return err
@@ -319,7 +333,7 @@ func TestChecks_CheckUpdateInterval(t *testing.T) {
 		}
 		return nil
 	})
-	if waited := time.Since(start); waited < 2*time.Second {
+	if waited := time.Since(start); waited < 3*time.Second {
 		t.Fatalf("written after %v, before half the interval", waited)
 	}
 }
@@ -360,7 +374,7 @@ func TestChecks_FailureThresholds(t *testing.T) {
 	c := a.Client(t)
 	srv, healthy := flipServer(t)
 	reg := &api.AgentServiceRegistration{ID: "th1", Name: "th", Check: &api.AgentServiceCheck{
-		CheckID: "th", HTTP: srv.URL, Interval: "300ms", FailuresBeforeWarning: 1, FailuresBeforeCritical: 4}}
+		CheckID: "th", HTTP: srv.URL, Interval: "1s", FailuresBeforeWarning: 1, FailuresBeforeCritical: 4}}
 	if err := c.Agent().ServiceRegister(reg); err != nil {
 		t.Fatal(err)
 	}
