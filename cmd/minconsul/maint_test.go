@@ -1,10 +1,12 @@
 package main
 
 import (
+	"syscall"
 	"testing"
 
 	"github.com/hashicorp/consul/api"
 
+	"github.com/minconsul/minconsul/registrar"
 	"github.com/minconsul/minconsul/testutil/testagent"
 )
 
@@ -38,5 +40,21 @@ func TestMaint_Command(t *testing.T) {
 		if rc != s.rc || out != s.stdout || errOut != s.stderr {
 			t.Fatalf("step %d %q: rc=%d\nstdout=%q\nstderr=%q\nwant rc=%d stdout=%q stderr=%q", i, s.args, rc, out, errOut, s.rc, s.stdout, s.stderr)
 		}
+	}
+}
+
+// The agent command gives the agent a Docker exec for Docker checks,
+// whether or not the registrar runs.
+func TestAgentCmd_WiresDockerExec(t *testing.T) {
+	fa := newFakeAgent()
+	sigs, done, out := startAgentCmd(t, fa, "-dev", "-docker=false")
+	sigs <- syscall.SIGTERM
+	if rc := waitRC(t, done); rc != 0 {
+		t.Fatalf("rc %d, output:\n%s", rc, out)
+	}
+	fa.mu.Lock()
+	defer fa.mu.Unlock()
+	if _, ok := fa.cfg.DockerExec.(*registrar.Exec); !ok {
+		t.Fatalf("DockerExec = %T, want *registrar.Exec", fa.cfg.DockerExec)
 	}
 }
