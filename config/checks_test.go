@@ -20,7 +20,9 @@ func TestFiles_CheckFields(t *testing.T) {
 	  {"id": "w", "name": "w", "http": "http://x", "method": "POST", "body": "{}", "disable_redirects": true,
 	   "header": {"X-A": ["b"]}, "interval": "5s"},
 	  {"id": "a", "name": "a", "alias_service": "web", "alias_node": "n2"},
-	  {"id": "d", "name": "d", "docker_container_id": "abc", "args": ["/check"], "shell": "/bin/sh", "interval": "5s"}
+	  {"id": "d", "name": "d", "docker_container_id": "abc", "args": ["/check"], "shell": "/bin/sh", "interval": "5s"},
+	  {"id": "t", "name": "t", "tcp": "127.0.0.1:1", "tcp_use_tls": true, "interval": "5s"},
+	  {"id": "u", "name": "u", "udp": "127.0.0.1:53", "interval": "5s"}
 	]}`)
 	cfg, _, err := testLoader().Load([]string{"-dev", "-config-file", f})
 	if err != nil {
@@ -34,6 +36,8 @@ func TestFiles_CheckFields(t *testing.T) {
 			Header: map[string][]string{"X-A": {"b"}}, Interval: "5s"},
 		{ID: "a", Name: "a", AliasService: "web", AliasNode: "n2"},
 		{ID: "d", Name: "d", DockerContainerID: "abc", Args: []string{"/check"}, Shell: "/bin/sh", Interval: "5s"},
+		{ID: "t", Name: "t", TCP: "127.0.0.1:1", TCPUseTLS: true, Interval: "5s"},
+		{ID: "u", Name: "u", UDP: "127.0.0.1:53", Interval: "5s"},
 	}
 	if !reflect.DeepEqual(cfg.Checks, want) {
 		t.Fatalf("\n got %#v\nwant %#v", cfg.Checks, want)

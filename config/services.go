@@ -230,6 +230,10 @@ func (d *decoder) check(path string, m map[string]any) (*structs.CheckDefinition
 			err = setStr(d, p, v, &c.GRPC)
 		case "h2ping":
 			err = setStr(d, p, v, &c.H2PING)
+		case "udp":
+			err = setStr(d, p, v, &c.UDP)
+		case "tcpusetls":
+			err = setBool(d, p, v, &c.TCPUseTLS)
 		case "aliasnode":
 			err = setStr(d, p, v, &c.AliasNode)
 		case "aliasservice":

@@ -35,6 +35,8 @@ type CheckDefinition struct {
 	SuccessBeforePassing           int                 `json:",omitempty"`
 	FailuresBeforeWarning          int                 `json:",omitempty"`
 	FailuresBeforeCritical         int                 `json:",omitempty"`
+	TCPUseTLS                      bool                `json:",omitempty"`
+	UDP                            string              `json:",omitempty"`
 }
 
 // ServiceDefinition is a service as a client registers it on

@@ -154,6 +154,8 @@ type HealthCheckDefinition struct {
 	Shell                          string              `json:",omitempty"`
 	AliasNode                      string              `json:",omitempty"`
 	AliasService                   string              `json:",omitempty"`
+	TCPUseTLS                      bool                `json:",omitempty"`
+	UDP                            string              `json:",omitempty"`
 }
 
 // HealthCheck is a catalog check (/v1/health/...).

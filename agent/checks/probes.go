@@ -86,23 +86,65 @@ func (h *HTTP) Probe(ctx context.Context) (string, string) {
 	return structs.HealthCritical, out
 }
 
-// TCP probes that a connection to Addr opens.
+// TCP probes that a connection to Addr opens (and, with UseTLS, that a
+// TLS handshake completes).
 type TCP struct {
 	Addr           string
+	UseTLS         bool
+	TLS            TLS
 	Every, Timeout time.Duration
 }
 
 func (t *TCP) Interval() time.Duration { return t.Every }
 
 func (t *TCP) Probe(ctx context.Context) (string, string) {
-	d := net.Dialer{Timeout: t.Timeout}
-	conn, err := d.DialContext(ctx, "tcp", t.Addr)
+	d := &net.Dialer{Timeout: t.Timeout}
+	kind := "TCP"
+	var conn net.Conn
+	var err error
+	if t.UseTLS {
+		kind = "TCP+TLS"
+		conn, err = (&tls.Dialer{NetDialer: d, Config: t.TLS.config()}).DialContext(ctx, "tcp", t.Addr)
+	} else {
+		conn, err = d.DialContext(ctx, "tcp", t.Addr)
+	}
 	if err != nil {
 		// The dialer's error already reads "dial tcp <addr>: ...".
 		return structs.HealthCritical, err.Error()
 	}
 	conn.Close()
-	return structs.HealthPassing, fmt.Sprintf("TCP connect %s: Success", t.Addr)
+	return structs.HealthPassing, fmt.Sprintf("%s connect %s: Success", kind, t.Addr)
+}
+
+// UDP sends a datagram to Addr and waits up to Timeout for an answer: an
+// answer, or none, is passing (UDP has no handshake); an error (a port
+// unreachable reported back as a refused read) is critical, as Consul.
+type UDP struct {
+	Addr           string
+	Every, Timeout time.Duration
+}
+
+func (u *UDP) Interval() time.Duration { return u.Every }
+
+func (u *UDP) Probe(ctx context.Context) (string, string) {
+	conn, err := (&net.Dialer{Timeout: u.Timeout}).DialContext(ctx, "udp", u.Addr)
+	if err != nil {
+		return structs.HealthCritical, err.Error()
+	}
+	defer conn.Close()
+	ok := fmt.Sprintf("UDP connect %s: Success", u.Addr)
+	_ = conn.SetDeadline(time.Now().Add(u.Timeout))
+	if _, err := conn.Write([]byte{}); err != nil {
+		return structs.HealthCritical, err.Error()
+	}
+	if _, err := conn.Read(make([]byte, 1)); err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return structs.HealthPassing, ok
+		}
+		return structs.HealthCritical, err.Error()
+	}
+	return structs.HealthPassing, ok
 }
 
 // Script runs a command: exit 0 passing, 1 warning, anything else

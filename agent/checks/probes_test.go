@@ -198,3 +198,63 @@ func closedAddr(t *testing.T) string {
 	ln.Close()
 	return addr
 }
+
+func TestTCP_UseTLS(t *testing.T) {
+	srv := httptest.NewTLSServer(http.NotFoundHandler())
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "https://")
+	p := &TCP{Addr: addr, UseTLS: true, Every: time.Second, Timeout: 2 * time.Second}
+	if got := probe(t, p); got.status != structs.HealthCritical || !strings.Contains(got.output, "certificate") {
+		t.Fatalf("unverifiable certificate: %+v", got)
+	}
+	p.TLS.SkipVerify = true
+	if got := probe(t, p); got != (result{structs.HealthPassing, "TCP+TLS connect " + addr + ": Success"}) {
+		t.Fatalf("TLS handshake: %+v", got)
+	}
+	plain := httptest.NewServer(http.NotFoundHandler())
+	defer plain.Close()
+	p.Addr = strings.TrimPrefix(plain.URL, "http://")
+	if got := probe(t, p); got.status != structs.HealthCritical {
+		t.Fatalf("TLS to a plaintext server: %+v", got)
+	}
+}
+
+func TestUDP(t *testing.T) {
+	listen := func(echo bool) string {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { pc.Close() })
+		go func() {
+			buf := make([]byte, 64)
+			for {
+				_, from, err := pc.ReadFrom(buf)
+				if err != nil {
+					return
+				}
+				if echo {
+					_, _ = pc.WriteTo([]byte("pong"), from)
+				}
+			}
+		}()
+		return pc.LocalAddr().String()
+	}
+	for _, echo := range []bool{true, false} {
+		addr := listen(echo)
+		got := probe(t, &UDP{Addr: addr, Every: time.Second, Timeout: 300 * time.Millisecond})
+		if got != (result{structs.HealthPassing, "UDP connect " + addr + ": Success"}) {
+			t.Fatalf("echo=%v: %+v", echo, got)
+		}
+	}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := pc.LocalAddr().String()
+	pc.Close()
+	if got := probe(t, &UDP{Addr: closed, Every: time.Second, Timeout: time.Second}); got.status != structs.HealthCritical ||
+		!strings.Contains(got.output, "connection refused") {
+		t.Fatalf("closed port: %+v", got)
+	}
+}

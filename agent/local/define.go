@@ -102,7 +102,7 @@ func (s *State) validateCheck(def *structs.CheckDefinition, svc *structs.NodeSer
 			TLSServerName:                  def.TLSServerName, TLSSkipVerify: def.TLSSkipVerify, DisableRedirects: def.DisableRedirects,
 			GRPC: def.GRPC, GRPCUseTLS: def.GRPCUseTLS, H2PING: def.H2PING, H2PingUseTLS: def.H2PingUseTLS,
 			DockerContainerID: def.DockerContainerID, Shell: def.Shell, ScriptArgs: scriptArgs(def),
-			AliasNode: def.AliasNode, AliasService: def.AliasService,
+			AliasNode: def.AliasNode, AliasService: def.AliasService, TCPUseTLS: def.TCPUseTLS, UDP: def.UDP,
 		},
 	}
 	if svc != nil {
@@ -150,7 +150,7 @@ func (s *State) validateCheck(def *structs.CheckDefinition, svc *structs.NodeSer
 		args = def.Args
 	}
 	alias := def.AliasNode != "" || def.AliasService != ""
-	intervalCheck := def.HTTP != "" || def.TCP != "" || def.GRPC != "" || def.H2PING != "" || len(args) > 0
+	intervalCheck := def.HTTP != "" || def.TCP != "" || def.UDP != "" || def.GRPC != "" || def.H2PING != "" || len(args) > 0
 	switch {
 	case ttl > 0 && interval > 0:
 		return nil, structs.BadRequest("Invalid check: Interval and TTL cannot both be specified")
@@ -177,7 +177,7 @@ func (s *State) validateCheck(def *structs.CheckDefinition, svc *structs.NodeSer
 	case def.DockerContainerID != "":
 		return nil, structs.BadRequest("Invalid check: Docker checks need Args")
 	default:
-		return nil, structs.BadRequest("Invalid check: TTL, HTTP, TCP, GRPC, H2PING, ScriptArgs or AliasService must be set")
+		return nil, structs.BadRequest("Invalid check: TTL, HTTP, TCP, UDP, GRPC, H2PING, ScriptArgs or AliasService must be set")
 	}
 	return c, nil
 }
@@ -199,7 +199,9 @@ func (s *State) setProbe(c *check, def *structs.CheckDefinition, args []string, 
 		hc.Type, c.probe = "http", &checks.HTTP{URL: def.HTTP, Method: def.Method, Header: def.Header, Body: def.Body,
 			Every: interval, Timeout: timeout, TLS: tlsCfg, DisableRedirects: def.DisableRedirects}
 	case def.TCP != "":
-		hc.Type, c.probe = "tcp", &checks.TCP{Addr: def.TCP, Every: interval, Timeout: timeout}
+		hc.Type, c.probe = "tcp", &checks.TCP{Addr: def.TCP, UseTLS: def.TCPUseTLS, TLS: tlsCfg, Every: interval, Timeout: timeout}
+	case def.UDP != "":
+		hc.Type, c.probe = "udp", &checks.UDP{Addr: def.UDP, Every: interval, Timeout: timeout}
 	case def.GRPC != "":
 		hc.Type, c.probe = "grpc", &checks.GRPC{Target: def.GRPC, UseTLS: def.GRPCUseTLS, TLS: tlsCfg,
 			Every: interval, Timeout: timeout}
