@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os/exec"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/minconsul/minconsul/structs"
@@ -34,6 +35,23 @@ type HTTP struct {
 	Every, Timeout    time.Duration
 	TLS               TLS
 	DisableRedirects  bool
+
+	once   sync.Once
+	client *http.Client
+}
+
+// httpClient is built once per check, as Consul's: no keep-alives, so a
+// server that stopped accepting connections is not hidden by one kept
+// open between probes.
+func (h *HTTP) httpClient() *http.Client {
+	h.once.Do(func() {
+		tr := &http.Transport{DisableKeepAlives: true, TLSClientConfig: h.TLS.config(), Proxy: http.ProxyFromEnvironment}
+		h.client = &http.Client{Transport: tr, Timeout: h.Timeout}
+		if h.DisableRedirects {
+			h.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		}
+	})
+	return h.client
 }
 
 func (h *HTTP) Interval() time.Duration { return h.Every }
@@ -61,15 +79,7 @@ func (h *HTTP) Probe(ctx context.Context) (string, string) {
 	if req.Header.Get("Accept") == "" {
 		req.Header.Set("Accept", "text/plain, text/*, */*")
 	}
-	// No keep-alives: a connection kept between probes would hide a server
-	// that stopped accepting new ones.
-	tr := &http.Transport{DisableKeepAlives: true, TLSClientConfig: h.TLS.config(), Proxy: http.ProxyFromEnvironment}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: h.Timeout}
-	if h.DisableRedirects {
-		client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	}
-	resp, err := client.Do(req)
+	resp, err := h.httpClient().Do(req)
 	if err != nil {
 		return structs.HealthCritical, err.Error()
 	}
