@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -174,6 +175,45 @@ func TestChecks_GRPCAndH2PING(t *testing.T) {
 	if !strings.HasPrefix(hc.Output, "Failed to dial to ") {
 		t.Fatalf("h2 server gone: %q", hc.Output)
 	}
+}
+
+// A script check through the official client (ScriptArgs on the wire):
+// exit codes map to statuses, and DNS follows.
+func TestChecks_ScriptFollowsDNS(t *testing.T) {
+	a := testagent.Start(t, testagent.Options{Mutate: func(c *agent.Config) { c.EnableScriptChecks = true }})
+	c := a.Client(t)
+	dir := t.TempDir()
+	flag := dir + "/sick"
+	script := dir + "/check.sh"
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nif [ -e "+flag+" ]; then echo down; exit 2; fi\necho up\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	reg := &api.AgentServiceRegistration{ID: "job1", Name: "job", Check: &api.AgentServiceCheck{
+		CheckID: "script", Args: []string{script}, Interval: "200ms"}}
+	if err := c.Agent().ServiceRegister(reg); err != nil {
+		t.Fatal(err)
+	}
+	if hc := waitStatus(t, c, "node1", "script", api.HealthPassing); hc.Output != "up\n" || hc.Type != "script" {
+		t.Fatalf("passing script: %+v", hc)
+	}
+	testutil.Retry(t, 5*time.Second, func() error {
+		if n := dnsAnswers(t, a, "job.service.consul"); n != 1 {
+			return fmt.Errorf("%d A records", n)
+		}
+		return nil
+	})
+	if err := os.WriteFile(flag, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if hc := waitStatus(t, c, "node1", "script", api.HealthCritical); hc.Output != "down\n" {
+		t.Fatalf("critical script: %+v", hc)
+	}
+	testutil.Retry(t, 5*time.Second, func() error {
+		if n := dnsAnswers(t, a, "job.service.consul"); n != 0 {
+			return fmt.Errorf("%d A records for a critical instance", n)
+		}
+		return nil
+	})
 }
 
 // UDP and TCP+TLS checks registered through the official client.
