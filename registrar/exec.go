@@ -62,6 +62,11 @@ func (e *Exec) Exec(ctx context.Context, containerID string, cmd []string, outpu
 	created, err := cli.ContainerExecCreate(ctx, containerID, container.ExecOptions{
 		Cmd: cmd, AttachStdout: true, AttachStderr: true})
 	if err != nil {
+		if client.IsErrConnectionFailed(err) {
+			// The engine went away: the next call connects (and negotiates
+			// the API version) anew, as it may come back upgraded.
+			e.Close()
+		}
 		return 0, err
 	}
 	hijacked, err := cli.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{})
