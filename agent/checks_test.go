@@ -465,3 +465,52 @@ func TestChecks_FailureThresholds(t *testing.T) {
 	}
 	waitStatus(t, c, "node1", "th", api.HealthCritical)
 }
+
+// On a client agent (no state of its own) check results, maintenance and
+// a remote alias go through the servers: the server's DNS follows.
+func TestChecks_ClientAgent(t *testing.T) {
+	servers := testagent.StartCluster(t, 1)
+	cl := testagent.StartClient(t, "client1", "127.0.0.21", servers[0])
+	c := cl.Client(t)
+	srv, healthy := flipServer(t)
+	reg := &api.AgentServiceRegistration{ID: "web1", Name: "web", Port: 80, Checks: api.AgentServiceChecks{
+		{CheckID: "http", HTTP: srv.URL, Interval: "200ms"},
+	}}
+	alias := &api.AgentServiceRegistration{ID: "edge1", Name: "edge", Port: 81, Checks: api.AgentServiceChecks{
+		{CheckID: "edge-alias", AliasService: "web1", AliasNode: "client1"},
+	}}
+	for _, r := range []*api.AgentServiceRegistration{reg, alias} {
+		if err := c.Agent().ServiceRegister(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sc := servers[0].Client(t)
+	answers := func(name string, want int) {
+		t.Helper()
+		testutil.Retry(t, 10*time.Second, func() error {
+			if n := len(testutil.DNSQuery(t, servers[0].DNSAddr(), name, dns.TypeA).Answer); n != want {
+				return fmt.Errorf("%s: %d A records on the server, want %d", name, n, want)
+			}
+			return nil
+		})
+	}
+	waitStatus(t, sc, "client1", "http", api.HealthPassing)
+	waitStatus(t, sc, "client1", "edge-alias", api.HealthPassing)
+	answers("web.service.consul", 1)
+	answers("edge.service.consul", 1)
+	healthy.Store(false)
+	waitStatus(t, sc, "client1", "http", api.HealthCritical)
+	waitStatus(t, sc, "client1", "edge-alias", api.HealthCritical)
+	answers("web.service.consul", 0)
+	answers("edge.service.consul", 0)
+	healthy.Store(true)
+	answers("web.service.consul", 1)
+	if err := c.Agent().EnableNodeMaintenance("drain"); err != nil {
+		t.Fatal(err)
+	}
+	answers("web.service.consul", 0)
+	if err := c.Agent().DisableNodeMaintenance(); err != nil {
+		t.Fatal(err)
+	}
+	answers("web.service.consul", 1)
+}
