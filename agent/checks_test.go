@@ -351,11 +351,13 @@ func TestChecks_BadDefinitions(t *testing.T) {
 		msg  string
 	}{
 		{`{"Name":"x","TTL":"10s","Interval":"10s","HTTP":"http://x"}`, 400, "Interval and TTL cannot both be specified"},
-		{`{"Name":"x","AliasService":"web","Interval":"10s"}`, 400, "Interval must not be set for Alias checks"},
-		{`{"Name":"x","GRPC":"127.0.0.1:1"}`, 400, "Interval must be > 0"},
+		{`{"Name":"x","AliasService":"web","Interval":"10s"}`, 400, "Invalid check: Interval cannot be set for Alias checks"},
+		{`{"Name":"x","GRPC":"127.0.0.1:1"}`, 400, "Invalid check: Interval must be > 0 for Script, HTTP, H2PING, TCP, UDP or OSService checks"},
+		{`{"Name":"x","TTL":"-1s"}`, 400, "Invalid check: TTL must be > 0 for TTL checks"},
 		{`{"Name":"x","H2PING":"127.0.0.1:1","Interval":"bogus"}`, 400, "Invalid check Interval"},
 		{`{"Name":"x","TCP":"127.0.0.1:1","Interval":"1s","FailuresBeforeCritical":-1}`, 400, "must be >= 0"},
-		{`{"Name":"x","DockerContainerID":"abc","Interval":"1s"}`, 400, "Docker checks need Args"},
+		{`{"Name":"x","DockerContainerID":"abc","Interval":"1s"}`, 400, "Invalid check: TTL must be > 0 for TTL checks"},
+		{`{"Name":"x"}`, 400, "Invalid check: TTL must be > 0 for TTL checks"},
 		{`{"Name":"x","DockerContainerID":"abc","Args":["/x"],"Interval":"1s"}`, 500, "no Docker engine client"},
 	} {
 		req, _ := http.NewRequest(http.MethodPut, "http://"+a.HTTPAddr()+"/v1/agent/check/register", strings.NewReader(tc.body))

@@ -157,27 +157,27 @@ func (s *State) validateCheck(def *structs.CheckDefinition, svc *structs.NodeSer
 	case alias && ttl > 0:
 		return nil, structs.BadRequest("Invalid check: TTL must be not be set for Alias checks")
 	case alias && interval > 0:
-		return nil, structs.BadRequest("Invalid check: Interval must not be set for Alias checks")
+		return nil, structs.BadRequest("Invalid check: Interval cannot be set for Alias checks")
 	}
 	switch {
 	case def.TTL != "":
 		if ttl <= 0 {
-			return nil, structs.BadRequest("TTL must be > 0 for TTL checks")
+			return nil, structs.BadRequest("Invalid check: TTL must be > 0 for TTL checks")
 		}
 		hc.Type, c.ttl = "ttl", ttl
 	case alias:
 		hc.Type, c.alias = "alias", &aliasTarget{node: def.AliasNode, serviceID: def.AliasService}
 	case intervalCheck:
 		if interval <= 0 {
-			return nil, structs.BadRequest("Interval must be > 0 for Script, HTTP, H2PING, or TCP checks")
+			return nil, structs.BadRequest("Invalid check: Interval must be > 0 for Script, HTTP, H2PING, TCP, UDP or OSService checks")
 		}
 		if err := s.setProbe(c, def, args, interval, timeout); err != nil {
 			return nil, err
 		}
-	case def.DockerContainerID != "":
-		return nil, structs.BadRequest("Invalid check: Docker checks need Args")
 	default:
-		return nil, structs.BadRequest("Invalid check: TTL, HTTP, TCP, UDP, GRPC, H2PING, ScriptArgs or AliasService must be set")
+		// Nothing to run (a Docker check without Args included): Consul
+		// takes it for a TTL check without a TTL.
+		return nil, structs.BadRequest("Invalid check: TTL must be > 0 for TTL checks")
 	}
 	return c, nil
 }
