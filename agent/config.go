@@ -62,6 +62,9 @@ type Config struct {
 	// reaper's period and the shortest DeregisterCriticalServiceAfter it
 	// honours (Consul: 30 s and 1 min; tests shorten them).
 	CheckReapInterval, CheckDeregisterMin time.Duration
+	// CheckMinInterval is the shortest interval a check runs at (Consul:
+	// 1 s, shorter ones are raised with a warning; tests use 0).
+	CheckMinInterval time.Duration
 
 	Services []*structs.ServiceDefinition
 	Checks   []*structs.CheckDefinition

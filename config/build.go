@@ -41,6 +41,7 @@ func (l *Loader) build(r *rawConfig, dev bool, warn func(string)) (*agent.Config
 		// The critical-service reaper's timings are Consul's, not keys.
 		CheckReapInterval:  30 * time.Second,
 		CheckDeregisterMin: time.Minute,
+		CheckMinInterval:   time.Second,
 	}
 	if r.CheckUpdateInterval != nil {
 		if *r.CheckUpdateInterval < 0 {

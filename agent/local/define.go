@@ -171,6 +171,10 @@ func (s *State) validateCheck(def *structs.CheckDefinition, svc *structs.NodeSer
 		if interval <= 0 {
 			return nil, structs.BadRequest("Invalid check: Interval must be > 0 for Script, HTTP, H2PING, TCP, UDP or OSService checks")
 		}
+		if interval < s.cfg.MinInterval {
+			s.logger.Warn("check has interval below minimum", "check", id, "minimum_interval", s.cfg.MinInterval)
+			interval = s.cfg.MinInterval
+		}
 		if err := s.setProbe(c, def, args, interval, timeout); err != nil {
 			return nil, err
 		}

@@ -131,3 +131,15 @@ func TestAliasStatus(t *testing.T) {
 		}
 	}
 }
+
+// Check intervals below the minimum are raised to it, as Consul's 1 s.
+func TestState_MinInterval(t *testing.T) {
+	s := New(Config{NodeName: "n1", MinInterval: time.Second}, &emptyCatalog{}, nil, hclog.NewNullLogger())
+	t.Cleanup(s.Close)
+	if err := s.AddCheck(&structs.CheckDefinition{Name: "fast", TCP: "127.0.0.1:1", Interval: "100ms"}, false); err != nil {
+		t.Fatal(err)
+	}
+	if hc := s.Checks()["fast"]; hc == nil || hc.Interval != "1s" {
+		t.Fatalf("interval %+v", hc)
+	}
+}

@@ -38,6 +38,8 @@ type Config struct {
 	// DeregisterCriticalServiceAfter are looked for (Consul: 30 s), and
 	// DeregisterMin the shortest such timeout honoured (Consul: 1 min).
 	ReapInterval, DeregisterMin time.Duration
+	// MinInterval raises shorter check intervals (Consul: 1 s).
+	MinInterval time.Duration
 }
 
 // Catalog is where anti-entropy reads and writes this node's entries.
