@@ -122,7 +122,10 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 	}
 	a.local = local.New(local.Config{NodeName: a.cfg.NodeName, NodeID: a.cfg.NodeID, Datacenter: a.cfg.Datacenter,
 		AdvertiseAddr: a.cfg.AdvertiseAddr, DataDir: a.cfg.DataDir, EnableScriptChecks: a.cfg.EnableScriptChecks,
-		Version: a.version(), NodeMeta: a.cfg.NodeMeta},
+		Version: a.version(), NodeMeta: a.cfg.NodeMeta,
+		CheckUpdateInterval: a.cfg.CheckUpdateInterval, Docker: a.cfg.DockerExec,
+		ReapInterval: a.cfg.CheckReapInterval, DeregisterMin: a.cfg.CheckDeregisterMin,
+		MinInterval: a.cfg.CheckMinInterval},
 		a.backend, func() { a.sync.TriggerChanges() }, a.logger)
 	a.sync = ae.New(a.local, ae.DefaultInterval, a.logger)
 	for _, def := range a.cfg.Services {

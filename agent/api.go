@@ -119,3 +119,45 @@ func (a *Agent) Keyring(ctx context.Context, op, key string) ([]*structs.Keyring
 	}
 	return []*structs.KeyringResponse{res}, nil
 }
+
+// EnableNodeMaintenance puts this node in maintenance mode: a critical
+// "_node_maintenance" check with reason as its notes.
+func (a *Agent) EnableNodeMaintenance(ctx context.Context, reason string) {
+	a.local.EnableNodeMaintenance(reason)
+	a.sync.SyncChanges(ctx)
+}
+
+// DisableNodeMaintenance ends node maintenance.
+func (a *Agent) DisableNodeMaintenance(ctx context.Context) {
+	a.local.DisableNodeMaintenance()
+	a.sync.SyncChanges(ctx)
+}
+
+// EnableServiceMaintenance puts a local service in maintenance mode.
+func (a *Agent) EnableServiceMaintenance(ctx context.Context, id, reason string) error {
+	if err := a.local.EnableServiceMaintenance(id, reason); err != nil {
+		return err
+	}
+	a.sync.SyncChanges(ctx)
+	return nil
+}
+
+// DisableServiceMaintenance ends a local service's maintenance.
+func (a *Agent) DisableServiceMaintenance(ctx context.Context, id string) error {
+	if err := a.local.DisableServiceMaintenance(id); err != nil {
+		return err
+	}
+	a.sync.SyncChanges(ctx)
+	return nil
+}
+
+// ServiceHealthByID is one local service's health (nil when unknown), from
+// the local state, as /v1/agent/health/service/id answers it.
+func (a *Agent) ServiceHealthByID(id string) *structs.AgentServiceChecksInfo {
+	return a.local.HealthByID(id)
+}
+
+// ServiceHealthByName is the health of every local instance of a service.
+func (a *Agent) ServiceHealthByName(name string) []*structs.AgentServiceChecksInfo {
+	return a.local.HealthByName(name)
+}

@@ -3,6 +3,7 @@ package agent
 import (
 	"time"
 
+	"github.com/minconsul/minconsul/agent/checks"
 	"github.com/minconsul/minconsul/agent/membership"
 	"github.com/minconsul/minconsul/structs"
 )
@@ -50,6 +51,20 @@ type Config struct {
 	RaftMultiplier     int // Consul's performance.raft_multiplier; 1 = fastest
 	EnableScriptChecks bool
 	LeaveOnTerminate   bool
+	// CheckUpdateInterval is Consul's check_update_interval: how long a
+	// check's output-only change may wait before the catalog is written
+	// (default 5 min; 0 writes every change at once).
+	CheckUpdateInterval time.Duration
+	// DockerExec runs Docker checks' commands in their containers; cmd
+	// wires one over the Docker engine API. Nil refuses Docker checks.
+	DockerExec checks.Docker
+	// CheckReapInterval and CheckDeregisterMin are the critical-service
+	// reaper's period and the shortest DeregisterCriticalServiceAfter it
+	// honours (Consul: 30 s and 1 min; tests shorten them).
+	CheckReapInterval, CheckDeregisterMin time.Duration
+	// CheckMinInterval is the shortest interval a check runs at (Consul:
+	// 1 s, shorter ones are raised with a warning; tests use 0).
+	CheckMinInterval time.Duration
 
 	Services []*structs.ServiceDefinition
 	Checks   []*structs.CheckDefinition

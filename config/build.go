@@ -42,6 +42,16 @@ func (l *Loader) build(r *rawConfig, dev bool, warn func(string)) (*agent.Config
 		Checks:             r.Checks,
 		ServerPort:         *r.ServerPort,
 		SerfLANPort:        *r.SerfLANPort,
+		// The critical-service reaper's timings are Consul's, not keys.
+		CheckReapInterval:  30 * time.Second,
+		CheckDeregisterMin: time.Minute,
+		CheckMinInterval:   time.Second,
+	}
+	if r.CheckUpdateInterval != nil {
+		if *r.CheckUpdateInterval < 0 {
+			return nil, fmt.Errorf("check_update_interval cannot be negative")
+		}
+		cfg.CheckUpdateInterval = *r.CheckUpdateInterval
 	}
 	// Unlike Consul, the UI is on unless turned off: the tutorial's
 	// "open :8500/ui/" should work with no extra flag. As Consul,

@@ -229,6 +229,8 @@ func defaultSource(dev bool, hostname string) *rawConfig {
 		RaftMultiplier:  ptr(1),
 
 		EnableScriptChecks: ptr(false),
+		// Consul's check_update_interval.
+		CheckUpdateInterval: ptr(5 * time.Minute),
 		// LeaveOnTerminate stays nil: its default depends on server mode.
 	}
 	if dev {

@@ -44,6 +44,8 @@ func TestLoad_Defaults(t *testing.T) {
 		DNS: agent.DNSConfig{AllowStale: true, MaxStale: 87600 * time.Hour, UDPAnswerLimit: 3,
 			Recursors: []string{}, RecursorTimeout: 2 * time.Second},
 		RaftMultiplier: 1, LogLevel: "INFO", UIEnabled: true, RetryInterval: 30 * time.Second, SkipLeaveOnInterrupt: true,
+		CheckUpdateInterval: 5 * time.Minute, CheckReapInterval: 30 * time.Second, CheckDeregisterMin: time.Minute,
+		CheckMinInterval: time.Second,
 	}
 	cfg.Reload = nil
 	if !reflect.DeepEqual(cfg, want) {

@@ -57,6 +57,7 @@ type rawConfig struct {
 	LeaveOnTerminate     *bool
 	SkipLeaveOnInterrupt *bool
 	ReconnectTimeout     *time.Duration
+	CheckUpdateInterval  *time.Duration
 
 	GossipProbeInterval  *time.Duration
 	GossipProbeTimeout   *time.Duration
@@ -190,6 +191,8 @@ func (d *decoder) decodeConfig(m map[string]any) (*rawConfig, error) {
 			r.SkipLeaveOnInterrupt, err = d.boolean(k, v)
 		case "reconnect_timeout":
 			r.ReconnectTimeout, err = d.duration(k, v)
+		case "check_update_interval":
+			r.CheckUpdateInterval, err = d.duration(k, v)
 		case "gossip_lan":
 			err = d.gossipLAN(r, k, v)
 		case "service", "services":

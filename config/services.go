@@ -221,12 +221,35 @@ func (d *decoder) check(path string, m map[string]any) (*structs.CheckDefinition
 		case "args":
 			c.Args, err = d.strings(p, v)
 		case "tlsskipverify":
-			var b *bool
-			if b, err = d.boolean(p, v); err == nil {
-				c.TLSSkipVerify = *b
-			}
+			err = setBool(d, p, v, &c.TLSSkipVerify)
 		case "header":
 			c.Header, err = d.header(p, v)
+		case "tlsservername":
+			err = setStr(d, p, v, &c.TLSServerName)
+		case "grpc":
+			err = setStr(d, p, v, &c.GRPC)
+		case "h2ping":
+			err = setStr(d, p, v, &c.H2PING)
+		case "udp":
+			err = setStr(d, p, v, &c.UDP)
+		case "tcpusetls":
+			err = setBool(d, p, v, &c.TCPUseTLS)
+		case "aliasnode":
+			err = setStr(d, p, v, &c.AliasNode)
+		case "aliasservice":
+			err = setStr(d, p, v, &c.AliasService)
+		case "disableredirects":
+			err = setBool(d, p, v, &c.DisableRedirects)
+		case "grpcusetls":
+			err = setBool(d, p, v, &c.GRPCUseTLS)
+		case "h2pingusetls":
+			err = setBool(d, p, v, &c.H2PingUseTLS)
+		case "successbeforepassing":
+			err = setInt(d, p, v, &c.SuccessBeforePassing)
+		case "failuresbeforewarning":
+			err = setInt(d, p, v, &c.FailuresBeforeWarning)
+		case "failuresbeforecritical":
+			err = setInt(d, p, v, &c.FailuresBeforeCritical)
 		default:
 			d.ignore(p)
 		}
@@ -259,6 +282,24 @@ func setStr(d *decoder, key string, v any, dst *string) error {
 		return err
 	}
 	*dst = *s
+	return nil
+}
+
+func setBool(d *decoder, key string, v any, dst *bool) error {
+	b, err := d.boolean(key, v)
+	if err != nil {
+		return err
+	}
+	*dst = *b
+	return nil
+}
+
+func setInt(d *decoder, key string, v any, dst *int) error {
+	n, err := d.integer(key, v)
+	if err != nil {
+		return err
+	}
+	*dst = *n
 	return nil
 }
 

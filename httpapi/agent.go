@@ -6,9 +6,6 @@ import (
 	"github.com/minconsul/minconsul/structs"
 )
 
-// checkBufSize is how much check output Consul keeps (4 KiB).
-const checkBufSize = 4 * 1024
-
 func (s *Server) agentSelf(q *request) error {
 	return writeJSON(q, s.agent.Self())
 }
@@ -152,9 +149,6 @@ func (s *Server) checkTTL(q *request, status string) error {
 }
 
 func (s *Server) updateTTL(q *request, id, status, output string) error {
-	if total := len(output); total > checkBufSize {
-		output = fmt.Sprintf("%s ... (captured %d of %d bytes)", output[:checkBufSize], checkBufSize, total)
-	}
 	if err := s.agent.CheckUpdateTTL(q.r.Context(), id, status, output); err != nil {
 		return fmt.Errorf("agent check update %q: %w", id, err)
 	}

@@ -64,6 +64,7 @@ type Agent interface {
 	// ForceLeave moves a failed member to left (the local gossip does it).
 	ForceLeave(ctx context.Context, node string) error
 	Reload(ctx context.Context) error
+	maintenanceAgent
 }
 
 // Server is the HTTP API.
@@ -172,6 +173,10 @@ func (s *Server) routes() {
 		s.handle("/v1/agent/leave", (*Server).agentLeave, put)
 		s.handle("/v1/agent/force-leave/", (*Server).agentForceLeave, put)
 		s.handle("/v1/agent/reload", (*Server).agentReload, put)
+		s.handle("/v1/agent/maintenance", (*Server).agentNodeMaintenance, put)
+		s.handle("/v1/agent/service/maintenance/", (*Server).agentServiceMaintenance, put)
+		s.handle("/v1/agent/health/service/id/", (*Server).agentHealthServiceByID, get)
+		s.handle("/v1/agent/health/service/name/", (*Server).agentHealthServiceByName, get)
 	}
 
 	// Longest prefix first, so /v1/agent/service/deregister/ wins over

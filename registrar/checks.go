@@ -61,11 +61,15 @@ func buildCheck(attrs map[string]metaValue, ip string, port int, warn func(strin
 		needsInterval, withTimeout = false, false
 	} else if _, ok := get("check_tcp"); ok {
 		chk.TCP = hostPort
-	} else if v, ok := get("check_grpc"); ok {
-		// minconsul's agent does not speak the gRPC health protocol: a TCP
-		// connect to the port stands in for it.
-		warn(fmt.Sprintf("%s: gRPC health checks are registered as TCP checks of %s by minconsul", v.source, hostPort))
-		chk.TCP = hostPort
+	} else if _, ok := get("check_grpc"); ok {
+		// The standard gRPC health service of the whole server.
+		chk.GRPC = hostPort
+		if s, ok := get("check_grpc_use_tls"); ok && truthy(s.value) {
+			chk.GRPCUseTLS = true
+			if s, ok := get("check_tls_skip_verify"); ok && truthy(s.value) {
+				chk.TLSSkipVerify = true
+			}
+		}
 	} else {
 		return nil
 	}

@@ -265,7 +265,7 @@ func TestBuild_Checks(t *testing.T) {
 		{"SERVICE_CHECK_TTL=30s", structs.CheckDefinition{TTL: "30s"}},
 		{"SERVICE_CHECK_HTTPS=/x", structs.CheckDefinition{HTTP: "https://10.0.0.2:8080/x", Interval: "10s"}},
 		{"SERVICE_CHECK_SCRIPT=nc $SERVICE_IP $SERVICE_PORT", structs.CheckDefinition{Args: []string{"/bin/sh", "-c", "nc 10.0.0.2 8080"}, Interval: "10s"}},
-		{"SERVICE_CHECK_GRPC=true", structs.CheckDefinition{TCP: "10.0.0.2:8080", Interval: "10s"}},
+		{"SERVICE_CHECK_GRPC=true", structs.CheckDefinition{GRPC: "10.0.0.2:8080", Interval: "10s"}},
 	} {
 		c := fake("x", "c", map[string][]string{"80/tcp": {"0.0.0.0:8080"}}, []string{tc.env}, nil)
 		got, _ := b.build(c, nil)
@@ -273,6 +273,13 @@ func TestBuild_Checks(t *testing.T) {
 		if len(got[0].def.Checks) != 1 || !reflect.DeepEqual(*got[0].def.Checks[0], tc.want) {
 			t.Errorf("%s: checks %+v, want %+v", tc.env, got[0].def.Checks, tc.want)
 		}
+	}
+	c = fake("x", "c", map[string][]string{"80/tcp": {"0.0.0.0:8080"}},
+		[]string{"SERVICE_CHECK_GRPC=true", "SERVICE_CHECK_GRPC_USE_TLS=true", "SERVICE_CHECK_TLS_SKIP_VERIFY=1"}, nil)
+	got, _ = b.build(c, nil)
+	if want := (structs.CheckDefinition{CheckID: "service:host1:c:80", GRPC: "10.0.0.2:8080", GRPCUseTLS: true,
+		TLSSkipVerify: true, Interval: "10s"}); !reflect.DeepEqual(*got[0].def.Checks[0], want) {
+		t.Errorf("gRPC with TLS: %+v", got[0].def.Checks[0])
 	}
 	c = fake("x", "c", map[string][]string{"80/tcp": {"0.0.0.0:8080"}}, []string{"SERVICE_CHECK_TTL=soon"}, nil)
 	got, warns := b.build(c, nil)

@@ -24,6 +24,19 @@ type CheckDefinition struct {
 	Shell                          string              `json:",omitempty"`
 	TLSSkipVerify                  bool                `json:",omitempty"`
 	DeregisterCriticalServiceAfter string              `json:",omitempty"`
+	TLSServerName                  string              `json:",omitempty"`
+	DisableRedirects               bool                `json:",omitempty"`
+	GRPC                           string              `json:",omitempty"`
+	GRPCUseTLS                     bool                `json:",omitempty"`
+	H2PING                         string              `json:",omitempty"`
+	H2PingUseTLS                   bool                `json:",omitempty"`
+	AliasNode                      string              `json:",omitempty"`
+	AliasService                   string              `json:",omitempty"`
+	SuccessBeforePassing           int                 `json:",omitempty"`
+	FailuresBeforeWarning          int                 `json:",omitempty"`
+	FailuresBeforeCritical         int                 `json:",omitempty"`
+	TCPUseTLS                      bool                `json:",omitempty"`
+	UDP                            string              `json:",omitempty"`
 }
 
 // ServiceDefinition is a service as a client registers it on
@@ -72,4 +85,13 @@ type AgentMember struct {
 	DelegateMin uint8
 	DelegateMax uint8
 	DelegateCur uint8
+}
+
+// AgentServiceChecksInfo is one local service instance's health as
+// /v1/agent/health/service/* answers it: its checks with the node's, and
+// the worst of their statuses.
+type AgentServiceChecksInfo struct {
+	AggregatedStatus string
+	Service          *AgentService
+	Checks           HealthChecks
 }

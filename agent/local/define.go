@@ -99,12 +99,22 @@ func (s *State) validateCheck(def *structs.CheckDefinition, svc *structs.NodeSer
 			HTTP: def.HTTP, Header: def.Header, Method: def.Method, Body: def.Body, TCP: def.TCP,
 			Interval: def.Interval, Timeout: def.Timeout, TTL: def.TTL,
 			DeregisterCriticalServiceAfter: def.DeregisterCriticalServiceAfter,
+			TLSServerName:                  def.TLSServerName, TLSSkipVerify: def.TLSSkipVerify, DisableRedirects: def.DisableRedirects,
+			GRPC: def.GRPC, GRPCUseTLS: def.GRPCUseTLS, H2PING: def.H2PING, H2PingUseTLS: def.H2PingUseTLS,
+			DockerContainerID: def.DockerContainerID, Shell: def.Shell, ScriptArgs: scriptArgs(def),
+			AliasNode: def.AliasNode, AliasService: def.AliasService, TCPUseTLS: def.TCPUseTLS, UDP: def.UDP,
 		},
 	}
 	if svc != nil {
 		hc.ServiceName, hc.ServiceTags = svc.Service, append([]string{}, svc.Tags...)
 	}
-	c := &check{id: id, hc: hc, def: def}
+	c := &check{id: id, hc: hc, def: def, thresholds: checks.Thresholds{
+		SuccessBeforePassing: def.SuccessBeforePassing, FailuresBeforeWarning: def.FailuresBeforeWarning,
+		FailuresBeforeCritical: def.FailuresBeforeCritical,
+	}}
+	if def.SuccessBeforePassing < 0 || def.FailuresBeforeWarning < 0 || def.FailuresBeforeCritical < 0 {
+		return nil, structs.BadRequest("Invalid check: SuccessBeforePassing, FailuresBeforeWarning and FailuresBeforeCritical must be >= 0")
+	}
 	parse := func(field, v string) (time.Duration, error) {
 		if v == "" {
 			return 0, nil
@@ -127,45 +137,103 @@ func (s *State) validateCheck(def *structs.CheckDefinition, svc *structs.NodeSer
 	if err != nil {
 		return nil, err
 	}
-	if _, err := parse("DeregisterCriticalServiceAfter", def.DeregisterCriticalServiceAfter); err != nil {
+	if c.deregAfter, err = parse("DeregisterCriticalServiceAfter", def.DeregisterCriticalServiceAfter); err != nil {
 		return nil, err
+	}
+	if c.deregAfter > 0 && c.deregAfter < s.cfg.DeregisterMin {
+		s.logger.Warn("DeregisterCriticalServiceAfter is below the minimum; using the minimum",
+			"check", id, "minimum", s.cfg.DeregisterMin)
+		c.deregAfter = s.cfg.DeregisterMin
 	}
 	args := def.ScriptArgs
 	if len(args) == 0 {
 		args = def.Args
 	}
+	alias := def.AliasNode != "" || def.AliasService != ""
+	intervalCheck := def.HTTP != "" || def.TCP != "" || def.UDP != "" || def.GRPC != "" || def.H2PING != "" || len(args) > 0
+	switch {
+	case ttl > 0 && interval > 0:
+		return nil, structs.BadRequest("Invalid check: Interval and TTL cannot both be specified")
+	case alias && ttl > 0:
+		return nil, structs.BadRequest("Invalid check: TTL must be not be set for Alias checks")
+	case alias && interval > 0:
+		return nil, structs.BadRequest("Invalid check: Interval cannot be set for Alias checks")
+	}
 	switch {
 	case def.TTL != "":
 		if ttl <= 0 {
-			return nil, structs.BadRequest("TTL must be > 0 for TTL checks")
+			return nil, structs.BadRequest("Invalid check: TTL must be > 0 for TTL checks")
 		}
 		hc.Type, c.ttl = "ttl", ttl
-	case def.HTTP != "" || def.TCP != "" || len(args) > 0:
+	case alias:
+		hc.Type, c.alias = "alias", &aliasTarget{node: def.AliasNode, serviceID: def.AliasService}
+	case intervalCheck:
 		if interval <= 0 {
-			return nil, structs.BadRequest("Interval must be > 0 for Script, HTTP, H2PING, or TCP checks")
+			return nil, structs.BadRequest("Invalid check: Interval must be > 0 for Script, HTTP, H2PING, TCP, UDP or OSService checks")
 		}
-		if timeout <= 0 {
-			timeout = 10 * time.Second
+		if interval < s.cfg.MinInterval {
+			s.logger.Warn("check has interval below minimum", "check", id, "minimum_interval", s.cfg.MinInterval)
+			interval = s.cfg.MinInterval
 		}
-		hc.Interval, hc.Timeout = interval.String(), timeout.String()
-		switch {
-		case def.HTTP != "":
-			hc.Type, c.probe = "http", &checks.HTTP{URL: def.HTTP, Method: def.Method, Header: def.Header, Body: def.Body,
-				Every: interval, Timeout: timeout, TLSSkipVerify: def.TLSSkipVerify}
-		case def.TCP != "":
-			hc.Type, c.probe = "tcp", &checks.TCP{Addr: def.TCP, Every: interval, Timeout: timeout}
-		default:
-			if !s.cfg.EnableScriptChecks {
-				return nil, structs.BadRequest("Scripts are disabled on this agent; to enable, configure 'enable_script_checks' or 'enable_local_script_checks' to true")
-			}
-			hc.Type, c.probe = "script", &checks.Script{Args: args, Every: interval, Timeout: timeout}
+		if err := s.setProbe(c, def, args, interval, timeout); err != nil {
+			return nil, err
 		}
-	case def.DockerContainerID != "":
-		return nil, structs.BadRequest("Docker checks are not supported by minconsul")
 	default:
-		return nil, structs.BadRequest("Invalid check: TTL, HTTP, TCP or ScriptArgs must be set")
+		// Nothing to run (a Docker check without Args included): Consul
+		// takes it for a TTL check without a TTL.
+		return nil, structs.BadRequest("Invalid check: TTL must be > 0 for TTL checks")
 	}
 	return c, nil
+}
+
+// setProbe gives an interval check its probe, with Consul's default
+// timeouts (10 s; 30 s for commands).
+func (s *State) setProbe(c *check, def *structs.CheckDefinition, args []string, interval, timeout time.Duration) error {
+	hc := c.hc
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+		if len(args) > 0 {
+			timeout = 30 * time.Second
+		}
+	}
+	hc.Interval, hc.Timeout = interval.String(), timeout.String()
+	tlsCfg := checks.TLS{ServerName: def.TLSServerName, SkipVerify: def.TLSSkipVerify}
+	switch {
+	case def.HTTP != "":
+		hc.Type, c.probe = "http", &checks.HTTP{URL: def.HTTP, Method: def.Method, Header: def.Header, Body: def.Body,
+			Every: interval, Timeout: timeout, TLS: tlsCfg, DisableRedirects: def.DisableRedirects}
+	case def.TCP != "":
+		hc.Type, c.probe = "tcp", &checks.TCP{Addr: def.TCP, UseTLS: def.TCPUseTLS, TLS: tlsCfg, Every: interval, Timeout: timeout}
+	case def.UDP != "":
+		hc.Type, c.probe = "udp", &checks.UDP{Addr: def.UDP, Every: interval, Timeout: timeout}
+	case def.GRPC != "":
+		hc.Type, c.probe = "grpc", &checks.GRPC{Target: def.GRPC, UseTLS: def.GRPCUseTLS, TLS: tlsCfg,
+			Every: interval, Timeout: timeout}
+	case def.H2PING != "":
+		hc.Type, c.probe = "h2ping", &checks.H2PING{Addr: def.H2PING, UseTLS: def.H2PingUseTLS, TLS: tlsCfg,
+			Every: interval, Timeout: timeout}
+	default:
+		if !s.cfg.EnableScriptChecks {
+			return structs.BadRequest("Scripts are disabled on this agent; to enable, configure 'enable_script_checks' or 'enable_local_script_checks' to true")
+		}
+		if def.DockerContainerID == "" {
+			hc.Type, c.probe = "script", &checks.Script{Args: args, Every: interval, Timeout: timeout}
+			return nil
+		}
+		if s.cfg.Docker == nil {
+			return fmt.Errorf("docker check %q: no Docker engine client on this agent", c.id)
+		}
+		hc.Type, c.probe = "docker", &checks.DockerExec{Client: s.cfg.Docker, ContainerID: def.DockerContainerID,
+			Args: args, Every: interval, Timeout: timeout}
+	}
+	return nil
+}
+
+func scriptArgs(def *structs.CheckDefinition) []string {
+	if len(def.ScriptArgs) > 0 {
+		return def.ScriptArgs
+	}
+	return def.Args
 }
 
 func validStatus(s string) bool {

@@ -237,6 +237,10 @@ func (s *State) LoadPersisted() error {
 				s.logger.Warn("skipping unreadable persisted check", "file", e.Name(), "error", err)
 				continue
 			}
+			if isMaintCheck(p.Def.CheckID) {
+				s.addMaint(p.Def)
+				continue
+			}
 			if err := s.AddCheck(p.Def, false); err != nil {
 				s.logger.Warn("could not restore check", "check", p.Def.Name, "error", err)
 			}

@@ -11,6 +11,7 @@ package local
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"sort"
 	"sync"
 	"time"
@@ -32,6 +33,18 @@ type Config struct {
 	Version string
 	// NodeMeta is the operator's node meta (node_meta), if any.
 	NodeMeta map[string]string
+	// CheckUpdateInterval delays writing a check whose output changed but
+	// whose status did not (Consul's check_update_interval); 0 writes at
+	// once.
+	CheckUpdateInterval time.Duration
+	// Docker runs Docker checks' commands; nil refuses Docker checks.
+	Docker checks.Docker
+	// ReapInterval is how often services critical for longer than their
+	// DeregisterCriticalServiceAfter are looked for (Consul: 30 s), and
+	// DeregisterMin the shortest such timeout honoured (Consul: 1 min).
+	ReapInterval, DeregisterMin time.Duration
+	// MinInterval raises shorter check intervals (Consul: 1 s).
+	MinInterval time.Duration
 }
 
 // Catalog is where anti-entropy reads and writes this node's entries.
@@ -65,6 +78,9 @@ type State struct {
 	synced       map[string]*structs.NodeService
 	syncedChecks map[string]*structs.HealthCheck
 	nodeSynced   bool
+	// aliases are poked when any local check or service changes, so local
+	// alias checks recompute (alias.go).
+	aliases map[*check]chan struct{}
 }
 
 // service is a service this agent owns; its catalog copy is def.
@@ -84,7 +100,19 @@ type check struct {
 	fromFile bool
 
 	deadline *checks.TTL        // TTL checks
-	cancel   context.CancelFunc // probe loop
+	cancel   context.CancelFunc // probe loop or alias watch
+
+	thresholds checks.Thresholds
+	alias      *aliasTarget  // alias checks
+	deregAfter time.Duration // DeregisterCriticalServiceAfter, service checks
+	// criticalSince is when the check last became critical (zero while it
+	// is not): the reaper's clock.
+	criticalSince time.Time
+	// An output-only change waits for CheckUpdateInterval: until then the
+	// catalog's copy still counts as in sync while it is deferredFrom
+	// (sync.go), and deferTimer marks the change dirty when it fires.
+	deferredFrom *structs.HealthCheck
+	deferTimer   *time.Timer
 }
 
 // New builds an empty local state; changed is called (without locks held)
@@ -92,8 +120,10 @@ type check struct {
 func New(cfg Config, catalog Catalog, changed func(), logger hclog.Logger) *State {
 	s := &State{cfg: cfg, logger: logger, catalog: catalog, changed: changed,
 		services: map[string]*service{}, checks: map[string]*check{},
-		synced: map[string]*structs.NodeService{}, syncedChecks: map[string]*structs.HealthCheck{}}
+		synced: map[string]*structs.NodeService{}, syncedChecks: map[string]*structs.HealthCheck{},
+		aliases: map[*check]chan struct{}{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.startReaper()
 	return s
 }
 
@@ -126,6 +156,7 @@ func (s *State) AddService(def *structs.ServiceDefinition, replace, fromFile boo
 	}
 	svc := &service{def: ns, fromFile: fromFile}
 	s.services[ns.ID] = svc
+	s.notifyAliasesLocked()
 	keep := map[string]bool{}
 	for _, c := range cks {
 		keep[c.id] = true
@@ -161,6 +192,7 @@ func (s *State) RemoveService(id string) error {
 		return structs.NotFound(fmt.Sprintf("Unknown service ID %q. Ensure that the service ID is passed, not the service name.", id))
 	}
 	delete(s.services, id)
+	s.notifyAliasesLocked()
 	var gone []string
 	for cid, c := range s.checks {
 		if c.hc.ServiceID == id {
@@ -236,29 +268,69 @@ func (s *State) UpdateTTL(id, status, output string) (bool, error) {
 		return false, fmt.Errorf("CheckID %q does not have associated TTL", id)
 	}
 	c.deadline.Reset()
-	changed := s.setStatusLocked(id, status, output)
+	changed := s.setStatusLocked(c, status, checks.TTLOutput(output))
 	expires := time.Now().Add(c.ttl)
 	s.mu.Unlock()
 	s.persistCheckState(c, expires)
 	return changed, nil
 }
 
-// setStatusLocked updates a check's status; reports whether it changed.
-func (s *State) setStatusLocked(id, status, output string) bool {
-	c, ok := s.checks[id]
-	if !ok {
-		return false
-	}
-	if len(output) > checks.MaxOutput {
-		output = output[:checks.MaxOutput] + "\n\n... (captured output truncated)"
-	}
+// setStatusLocked updates a registered check's status and output, and
+// reports whether the catalog should learn of it now: a status change
+// yes; an output-only change only once CheckUpdateInterval has passed
+// (its timer then asks for the sync), as Consul's check_update_interval.
+func (s *State) setStatusLocked(c *check, status, output string) bool {
 	if c.hc.Status == status && c.hc.Output == output {
 		return false
 	}
-	hc := *c.hc
+	old := c.hc
+	hc := *old
 	hc.Status, hc.Output = status, output
 	c.hc = &hc
+	s.notifyAliasesLocked()
+	if old.Status == status && s.cfg.CheckUpdateInterval > 0 {
+		if c.deferTimer == nil {
+			c.deferredFrom = old
+			// Half to one and a half intervals, so that many checks do not
+			// all write at once (Consul staggers the same way).
+			d := s.cfg.CheckUpdateInterval/2 + rand.N(s.cfg.CheckUpdateInterval)
+			c.deferTimer = time.AfterFunc(d, func() { s.flushDeferred(c) })
+		}
+		return false
+	}
+	c.stopDefer()
+	if status == structs.HealthCritical {
+		if old.Status != structs.HealthCritical || c.criticalSince.IsZero() {
+			c.criticalSince = time.Now()
+		}
+	} else {
+		c.criticalSince = time.Time{}
+	}
 	return true
+}
+
+// flushDeferred ends an output-only change's wait: the next sync writes it.
+func (s *State) flushDeferred(c *check) {
+	s.mu.Lock()
+	live := s.checks[c.id] == c && c.deferTimer != nil
+	c.deferTimer, c.deferredFrom = nil, nil
+	if live {
+		// A new copy: whatever a sync marked as written meanwhile (a full
+		// sync counts a deferred check as in sync), this one is not yet.
+		hc := *c.hc
+		c.hc = &hc
+	}
+	s.mu.Unlock()
+	if live && s.changed != nil {
+		s.changed()
+	}
+}
+
+func (c *check) stopDefer() {
+	if c.deferTimer != nil {
+		c.deferTimer.Stop()
+	}
+	c.deferTimer, c.deferredFrom = nil, nil
 }
 
 // report records what a runner found for c, if c is still the check
@@ -269,7 +341,7 @@ func (s *State) report(c *check, result func(lastOutput string) (status, output 
 	changed := false
 	if s.checks[c.id] == c {
 		status, output := result(c.hc.Output)
-		changed = s.setStatusLocked(c.id, status, output)
+		changed = s.setStatusLocked(c, status, output)
 	}
 	s.mu.Unlock()
 	if changed && s.changed != nil {
@@ -282,13 +354,18 @@ func (s *State) addCheckLocked(c *check) {
 		old.stop()
 	}
 	s.checks[c.id] = c
+	if c.hc.Status == structs.HealthCritical {
+		c.criticalSince = time.Now()
+	}
 	s.startCheckLocked(c)
+	s.notifyAliasesLocked()
 }
 
 func (s *State) removeCheckLocked(id string) {
 	if c, ok := s.checks[id]; ok {
 		c.stop()
 		delete(s.checks, id)
+		s.notifyAliasesLocked()
 	}
 }
 
@@ -302,17 +379,24 @@ func (s *State) startCheckLocked(c *check) {
 		})
 		return
 	}
-	if c.probe == nil || s.ctx.Err() != nil {
+	if (c.probe == nil && c.alias == nil) || s.ctx.Err() != nil {
 		return
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
 	c.cancel = cancel
 	s.wg.Add(1)
+	if c.alias != nil {
+		go func() {
+			defer s.wg.Done()
+			s.runAlias(ctx, c)
+		}()
+		return
+	}
 	go func() {
 		defer s.wg.Done()
-		checks.Run(ctx, c.probe, func(status, output string) {
+		checks.Run(ctx, c.probe, c.thresholds.Filter(func(status, output string) {
 			s.report(c, func(string) (string, string) { return status, output })
-		})
+		}))
 	}()
 }
 
@@ -324,6 +408,7 @@ func (c *check) stop() {
 	if c.cancel != nil {
 		c.cancel()
 	}
+	c.stopDefer()
 }
 
 // Services lists local services as /v1/agent/services shows them.

@@ -147,9 +147,9 @@ func (s *State) snapshot(onlyChanged bool) (svcs []svcSync, nodeChecks structs.H
 		sv := svcSync{ns: s.services[id].def}
 		same := s.synced[id] == sv.ns
 		for _, cid := range ids {
-			if c := s.checks[cid].hc; c.ServiceID == id {
-				sv.checks = append(sv.checks, c)
-				same = same && s.syncedChecks[cid] == c
+			if lc := s.checks[cid]; lc.hc.ServiceID == id {
+				sv.checks = append(sv.checks, lc.hc)
+				same = same && s.inSyncLocked(lc)
 			}
 		}
 		if !onlyChanged || !same {
@@ -157,11 +157,37 @@ func (s *State) snapshot(onlyChanged bool) (svcs []svcSync, nodeChecks structs.H
 		}
 	}
 	for _, cid := range ids {
-		if c := s.checks[cid].hc; c.ServiceID == "" && (!onlyChanged || s.syncedChecks[cid] != c) {
-			nodeChecks = append(nodeChecks, c)
+		if lc := s.checks[cid]; lc.hc.ServiceID == "" && (!onlyChanged || !s.inSyncLocked(lc)) {
+			nodeChecks = append(nodeChecks, lc.hc)
 		}
 	}
 	return svcs, nodeChecks
+}
+
+// inSyncLocked reports whether the catalog has c as it is, or as it was
+// before an output-only change that is still waiting out
+// CheckUpdateInterval.
+func (s *State) inSyncLocked(c *check) bool {
+	synced := s.syncedChecks[c.id]
+	return synced == c.hc || (c.deferredFrom != nil && synced == c.deferredFrom)
+}
+
+// sameCheck is checkEqual for a full sync: a local check whose output
+// change is deferred matches a catalog copy that differs only in output.
+func (s *State) sameCheck(remote, local *structs.HealthCheck) bool {
+	if checkEqual(remote, local) {
+		return true
+	}
+	s.mu.Lock()
+	lc := s.checks[local.CheckID]
+	deferred := lc != nil && lc.hc == local && lc.deferredFrom != nil
+	s.mu.Unlock()
+	if !deferred || remote == nil {
+		return false
+	}
+	r := *remote
+	r.Output = local.Output
+	return checkEqual(&r, local)
 }
 
 // SyncChanges writes what changed locally since the last sync: services
@@ -253,7 +279,7 @@ func (s *State) SyncFull(ctx context.Context) error {
 	for _, sv := range svcs {
 		same := serviceEqual(remoteSvcs[sv.ns.ID], sv.ns)
 		for _, c := range sv.checks {
-			same = same && checkEqual(remote[c.CheckID], c)
+			same = same && s.sameCheck(remote[c.CheckID], c)
 		}
 		if same {
 			s.markSynced(sv.ns, sv.checks...)
@@ -266,7 +292,7 @@ func (s *State) SyncFull(ctx context.Context) error {
 	local := map[string]bool{}
 	for _, c := range nodeChecks {
 		local[c.CheckID] = true
-		if checkEqual(remote[c.CheckID], c) {
+		if s.sameCheck(remote[c.CheckID], c) {
 			s.markSynced(nil, c)
 			continue
 		}

@@ -86,6 +86,11 @@ func (c *cli) agentCmd(args []string) int {
 
 	c.out("==> Starting Consul agent...")
 	dockerOn, dockerWhy := c.dockerDecision(cfg, res.Docker)
+	// Docker checks exec in their containers through the engine the
+	// registrar uses (connected on first use, registrar on or off).
+	dockerExec := registrar.NewExec(res.Docker.Host)
+	defer dockerExec.Close()
+	cfg.DockerExec = dockerExec
 	a, err := c.agent.newAgent(cfg, logger)
 	if err != nil {
 		c.err("==> Error creating agent: %s", err)
