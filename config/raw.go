@@ -57,6 +57,7 @@ type rawConfig struct {
 	LeaveOnTerminate     *bool
 	SkipLeaveOnInterrupt *bool
 	ReconnectTimeout     *time.Duration
+	TxnMaxReqLen         *int // limits.txn_max_req_len
 
 	GossipProbeInterval  *time.Duration
 	GossipProbeTimeout   *time.Duration
@@ -179,6 +180,8 @@ func (d *decoder) decodeConfig(m map[string]any) (*rawConfig, error) {
 			r.SkipLeaveOnInterrupt, err = d.boolean(k, v)
 		case "reconnect_timeout":
 			r.ReconnectTimeout, err = d.duration(k, v)
+		case "limits":
+			err = d.limits(r, k, v)
 		case "gossip_lan":
 			err = d.gossipLAN(r, k, v)
 		case "service", "services":
@@ -270,6 +273,25 @@ func (d *decoder) uiConfig(r *rawConfig, key string, v any) error {
 			continue
 		}
 		if r.UIEnabled, err = d.boolean(p, m[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// limits reads Consul's limits block: txn_max_req_len here.
+func (d *decoder) limits(r *rawConfig, key string, v any) error {
+	m, err := d.object(key, v)
+	if err != nil {
+		return err
+	}
+	for _, k := range sortedKeys(m) {
+		p := key + "." + k
+		if k != "txn_max_req_len" {
+			d.ignore(p)
+			continue
+		}
+		if r.TxnMaxReqLen, err = d.integer(p, m[k]); err != nil {
 			return err
 		}
 	}

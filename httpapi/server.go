@@ -35,6 +35,9 @@ type Config struct {
 	// UI serves everything under /ui/ when UIEnabled (package ui's handler);
 	// nil serves nothing there.
 	UI http.Handler
+	// TxnMaxReqLen bounds a /v1/txn body (txn_max_req_len; at least the
+	// KV value limit, as Consul); 0 is the default, 512 KiB.
+	TxnMaxReqLen int64
 }
 
 // Backend is what httpapi reads, writes and operates through: all of the
@@ -141,6 +144,14 @@ func (s *Server) routes() {
 	s.handle("/v1/operator/raft/peer", (*Server).operatorRaftPeer, del)
 	s.handle("/v1/operator/usage", (*Server).operatorUsage, get)
 	s.handle("/v1/snapshot", (*Server).snapshotEndpoint, get, put)
+
+	s.handle("/v1/session/create", (*Server).sessionCreate, put)
+	s.handle("/v1/session/destroy/", (*Server).sessionDestroy, put)
+	s.handle("/v1/session/renew/", (*Server).sessionRenew, put)
+	s.handle("/v1/session/info/", (*Server).sessionInfo, get)
+	s.handle("/v1/session/node/", (*Server).sessionNode, get)
+	s.handle("/v1/session/list", (*Server).sessionList, get)
+	s.handle("/v1/txn", (*Server).txn, put)
 
 	if s.agent != nil {
 		s.handle("/v1/agent/self", (*Server).agentSelf, get)
