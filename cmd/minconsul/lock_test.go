@@ -1,0 +1,105 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/minconsul/minconsul/testutil"
+	"github.com/minconsul/minconsul/testutil/testagent"
+)
+
+// `minconsul lock` as real processes against a real agent: concurrent
+// holders never overlap, and SIGTERM reaches the child and frees the lock.
+func TestLockCmd_RealChildProcesses(t *testing.T) {
+	bin := testutil.Binary(t)
+	a := testagent.Start(t, testagent.Options{})
+	c := a.Client(t)
+	ha := "-http-addr=" + a.HTTPAddr()
+	dir := t.TempDir()
+	log := filepath.Join(dir, "log")
+	// The agent's node and serfHealth must be in the catalog for a session.
+	testutil.Retry(t, 20*time.Second, func() error {
+		id, _, err := c.Session().Create(nil, nil)
+		if err == nil {
+			_, err = c.Session().Destroy(id, nil)
+		}
+		return err
+	})
+
+	var wg sync.WaitGroup
+	for i := 0; i < 3; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			cmd := exec.Command(bin, "lock", ha, "app/serial",
+				fmt.Sprintf("echo start%d >> %s; sleep 0.3; echo end%d >> %s", i, log, i, log))
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Errorf("lock %d: %v: %s", i, err, out)
+			}
+		}(i)
+	}
+	wg.Wait()
+	b, _ := os.ReadFile(log)
+	lines := strings.Fields(string(b))
+	if len(lines) != 6 {
+		t.Fatalf("log = %q", lines)
+	}
+	for j := 0; j < 6; j += 2 {
+		if strings.TrimPrefix(lines[j], "start") != strings.TrimPrefix(lines[j+1], "end") {
+			t.Fatalf("holders overlapped: %q", lines)
+		}
+	}
+
+	// A semaphore of 2: exit codes pass through with -child-exit-code.
+	if err := exec.Command(bin, "lock", ha, "-n", "2", "-child-exit-code", "app/sem", "exit 3").Run(); err == nil {
+		t.Fatal("child failure not reported")
+	} else if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
+		t.Fatalf("exit = %v, want 2", err)
+	}
+
+	sigLog := filepath.Join(dir, "sig")
+	cmd := exec.Command(bin, "lock", ha, "app/sig",
+		fmt.Sprintf(`trap "echo got-term >> %s; exit 0" TERM; echo ready >> %s; while true; do sleep 0.05; done`, sigLog, sigLog))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Retry(t, 15*time.Second, func() error {
+		b, _ := os.ReadFile(sigLog)
+		if !strings.Contains(string(b), "ready") {
+			return fmt.Errorf("child not running yet")
+		}
+		return nil
+	})
+	p, _, err := c.KV().Get("app/sig/.lock", nil)
+	if err != nil || p == nil || p.Session == "" {
+		t.Fatalf("lock not held while the child runs: %+v %v", p, err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("lock exit after SIGTERM: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("lock did not exit after SIGTERM")
+	}
+	if b, _ := os.ReadFile(sigLog); !strings.Contains(string(b), "got-term") {
+		t.Fatalf("child never saw SIGTERM: %q", b)
+	}
+	if p, _, _ := c.KV().Get("app/sig/.lock", nil); p != nil && p.Session != "" {
+		t.Fatalf("lock still held after exit: %+v", p)
+	}
+}
