@@ -233,4 +233,3 @@ func writeSessions(q *request, out structs.Sessions) error {
 	}
 	return writeJSON(q, out)
 }
-

@@ -71,7 +71,7 @@ type Store struct {
 	batcher     *groupcommit.Group[[]byte, kvOutcome]
 	timers      sessionTimers // TTL session timers, while leading
 	leaderReady atomic.Bool   // leader whose own-term barrier has applied
-	parked      atomic.Int64 // blocking queries waiting for a change
+	parked      atomic.Int64  // blocking queries waiting for a change
 	leaderCh    chan bool
 	stopCh      chan struct{}
 	leaderDone  chan struct{}
