@@ -97,6 +97,9 @@ func (f *FSM) applyCommand(idx uint64, cmd *structs.Command) (any, error) {
 		}
 		result, err = true, deleteSessionTxn(tx, idx, cmd.Session.ID)
 	case cmd.Type == structs.TxnApply:
+		if len(cmd.Txn) == 0 {
+			return nil, structs.BadRequest("TxnApply: no operations")
+		}
 		// All or nothing: with any failed operation nothing commits.
 		res := txnDispatchTxn(tx, idx, cmd.Txn)
 		if len(res.Errors) == 0 {

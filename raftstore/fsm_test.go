@@ -44,9 +44,11 @@ func TestFSM_BadCommands(t *testing.T) {
 		cmd  structs.Command
 	}{
 		{"type zero", structs.Command{}},
-		{"reserved TxnApply", structs.Command{Type: structs.TxnApply, KV: &structs.DirEntry{Key: "k"}}},
-		{"reserved SessionCreate", structs.Command{Type: structs.SessionCreate}},
-		{"reserved SessionDestroy", structs.Command{Type: structs.SessionDestroy}},
+		{"TxnApply without ops", structs.Command{Type: structs.TxnApply, KV: &structs.DirEntry{Key: "k"}}},
+		{"SessionCreate without session", structs.Command{Type: structs.SessionCreate}},
+		{"SessionDestroy without session", structs.Command{Type: structs.SessionDestroy}},
+		{"KVLock without entry", structs.Command{Type: structs.KVLock}},
+		{"KVUnlock without entry", structs.Command{Type: structs.KVUnlock}},
 		{"unknown type", structs.Command{Type: 200, KV: &structs.DirEntry{Key: "k"}}},
 		{"KVSet without entry", structs.Command{Type: structs.KVSet}},
 		{"KVDeleteTree without entry", structs.Command{Type: structs.KVDeleteTree}},
