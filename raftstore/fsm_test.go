@@ -123,6 +123,15 @@ func FuzzFSMApply(f *testing.F) {
 			Checks: structs.HealthChecks{check("c", "web-1", "passing")}}},
 		{Type: structs.CatalogDeregister, Deregister: &structs.DeregisterRequest{Node: "n1", ServiceID: "db"}},
 		{Type: structs.CatalogDeregister, Deregister: &structs.DeregisterRequest{Node: "n2"}},
+		{Type: structs.KVLock, KV: &structs.DirEntry{Key: "locks/x", Session: testSession1}},
+		{Type: structs.KVUnlock, KV: &structs.DirEntry{Key: "locks/x", Session: testSession1}},
+		{Type: structs.SessionCreate, Session: &structs.Session{ID: testSession2, Node: "n1", NodeChecks: []string{"db-tcp"}}},
+		{Type: structs.SessionDestroy, Session: &structs.Session{ID: testSession1}},
+		{Type: structs.TxnApply, Txn: structs.TxnOps{
+			{KV: &structs.TxnKVOp{Verb: "set", DirEnt: structs.DirEntry{Key: "t"}}},
+			{Node: &structs.TxnNodeOp{Verb: "delete", Node: structs.Node{Node: "n2"}}},
+			{Check: &structs.TxnCheckOp{Verb: "cas", Check: structs.HealthCheck{Node: "n1", CheckID: "serfHealth", Status: "critical", ModifyIndex: 12}}},
+		}},
 	}
 	batch := structs.Command{Type: structs.KVBatch}
 	for _, c := range seeds {
