@@ -57,7 +57,7 @@ func decodeError(err error) applyResult {
 // outcome for the raft future.
 func (f *FSM) applyOne(idx uint64, cmd *structs.Command) applyResult {
 	v, err := f.applyCommand(idx, cmd)
-	if err != nil && !errors.Is(err, structs.ErrBadRequest) {
+	if err != nil && !errors.Is(err, structs.ErrBadRequest) && !errors.Is(err, structs.ErrRefused) {
 		f.logger.Error("apply failed", "type", cmd.Type, "index", idx, "error", err)
 	}
 	return applyResult{Value: v, Err: err}

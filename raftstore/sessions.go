@@ -1,7 +1,6 @@
 package raftstore
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -21,26 +20,26 @@ import (
 // critical. The ID was chosen by the writer (a UUID).
 func sessionCreateTxn(tx *memdb.Txn, idx uint64, in *structs.Session) error {
 	if in.ID == "" {
-		return errors.New("Missing session ID")
+		return structs.Refused("Missing session ID")
 	}
 	switch in.Behavior {
 	case "":
 		in.Behavior = structs.SessionKeysRelease
 	case structs.SessionKeysRelease, structs.SessionKeysDelete:
 	default:
-		return fmt.Errorf("Invalid session behavior: %s", in.Behavior)
+		return structs.Refused("Invalid session behavior: " + in.Behavior)
 	}
 	if old, err := tx.First(tableSessions, "id", in.ID); err != nil {
-		return fmt.Errorf("failed session lookup: %s", err)
+		return structs.Refused(fmt.Sprintf("failed session lookup: %s", err))
 	} else if old != nil {
-		return fmt.Errorf("session %q already exists", in.ID)
+		return structs.Refused(fmt.Sprintf("session %q already exists", in.ID))
 	}
 	raw, err := tx.First(tableNodes, "id", in.Node)
 	if err != nil {
 		return fmt.Errorf("failed node lookup: %s", err)
 	}
 	if raw == nil {
-		return errors.New("Missing node registration")
+		return structs.Refused("Missing node registration")
 	}
 	sess := *in
 	sess.Node = raw.(*structs.Node).Node
@@ -50,10 +49,10 @@ func sessionCreateTxn(tx *memdb.Txn, idx uint64, in *structs.Session) error {
 			return fmt.Errorf("failed check lookup: %s", err)
 		}
 		if c == nil {
-			return fmt.Errorf("Missing check '%s' registration", id)
+			return structs.Refused(fmt.Sprintf("Missing check '%s' registration", id))
 		}
 		if st := c.(*structs.HealthCheck).Status; st == structs.HealthCritical {
-			return fmt.Errorf("Check '%s' is in %s state", id, st)
+			return structs.Refused(fmt.Sprintf("Check '%s' is in %s state", id, st))
 		}
 	}
 	sess.CreateIndex, sess.ModifyIndex = idx, idx
@@ -69,7 +68,7 @@ func sessionCreateTxn(tx *memdb.Txn, idx uint64, in *structs.Session) error {
 func deleteSessionTxn(tx *memdb.Txn, idx uint64, id string) error {
 	raw, err := tx.First(tableSessions, "id", id)
 	if err != nil {
-		return fmt.Errorf("failed session lookup: %s", err)
+		return structs.Refused(fmt.Sprintf("failed session lookup: %s", err))
 	}
 	if raw == nil {
 		return nil
@@ -168,7 +167,7 @@ func (s *StateStore) SessionInfo(ws memdb.WatchSet, req *structs.SessionRequest)
 func sessionGetTxn(tx *memdb.Txn, id string) (*structs.Session, error) {
 	raw, err := tx.First(tableSessions, "id", id)
 	if err != nil {
-		return nil, fmt.Errorf("failed session lookup: %s", err)
+		return nil, structs.Refused(fmt.Sprintf("failed session lookup: %s", err))
 	}
 	if raw == nil {
 		return nil, nil
@@ -251,14 +250,14 @@ func (s *StateStore) KVLockDelay(key string) time.Time {
 // holder increments it.
 func kvLockTxn(tx *memdb.Txn, idx uint64, in *structs.DirEntry) (bool, error) {
 	if in.Session == "" {
-		return false, errors.New("missing session")
+		return false, structs.Refused("missing session")
 	}
 	sess, err := sessionGetTxn(tx, in.Session)
 	if err != nil {
 		return false, err
 	}
 	if sess == nil {
-		return false, fmt.Errorf("invalid session %q", in.Session)
+		return false, structs.Refused(fmt.Sprintf("invalid session %q", in.Session))
 	}
 	raw, err := tx.First(tableKVs, "id", in.Key)
 	if err != nil {
@@ -294,7 +293,7 @@ func kvLockTxn(tx *memdb.Txn, idx uint64, in *structs.DirEntry) (bool, error) {
 // false when the key is missing or not held by that session.
 func kvUnlockTxn(tx *memdb.Txn, idx uint64, in *structs.DirEntry) (bool, error) {
 	if in.Session == "" {
-		return false, errors.New("missing session")
+		return false, structs.Refused("missing session")
 	}
 	raw, err := tx.First(tableKVs, "id", in.Key)
 	if err != nil {

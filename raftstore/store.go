@@ -440,6 +440,7 @@ func (s *Store) Shutdown() error {
 			s.batcher.Close()
 			s.shutdownErr = s.raft.Shutdown().Error()
 			<-s.leaderDone
+			s.timers.clearAll()
 		}
 		for i := len(s.closers) - 1; i >= 0; i-- {
 			if err := s.closers[i](); err != nil && s.shutdownErr == nil {

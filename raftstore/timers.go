@@ -15,26 +15,47 @@ import (
 // drops them all. A timer that fires destroys its session through Raft.
 type sessionTimers struct {
 	mu     sync.Mutex
-	timers map[string]*time.Timer
+	gen    uint64
+	timers map[string]armedTimer
 }
 
-func (t *sessionTimers) reset(id string, d time.Duration, fire func()) {
+// armedTimer is one session's timer; gen tells a fired timer whether it is
+// still the current one (a renew may replace it as it fires).
+type armedTimer struct {
+	t   *time.Timer
+	gen uint64
+}
+
+func (t *sessionTimers) reset(id string, d time.Duration, fire func(gen uint64)) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.timers == nil {
-		t.timers = map[string]*time.Timer{}
+		t.timers = map[string]armedTimer{}
 	}
 	if old, ok := t.timers[id]; ok {
-		old.Stop()
+		old.t.Stop()
 	}
-	t.timers[id] = time.AfterFunc(d, fire)
+	t.gen++
+	gen := t.gen
+	t.timers[id] = armedTimer{t: time.AfterFunc(d, func() { fire(gen) }), gen: gen}
+}
+
+// fired removes a fired timer and reports whether it was still current.
+func (t *sessionTimers) fired(id string, gen uint64) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if cur, ok := t.timers[id]; !ok || cur.gen != gen {
+		return false
+	}
+	delete(t.timers, id)
+	return true
 }
 
 func (t *sessionTimers) clear(id string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if old, ok := t.timers[id]; ok {
-		old.Stop()
+		old.t.Stop()
 		delete(t.timers, id)
 	}
 }
@@ -43,7 +64,7 @@ func (t *sessionTimers) clearAll() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, tm := range t.timers {
-		tm.Stop()
+		tm.t.Stop()
 	}
 	t.timers = nil
 }
@@ -66,7 +87,7 @@ func (s *Store) resetSessionTimer(sess *structs.Session) {
 		return
 	}
 	id := sess.ID
-	s.timers.reset(id, ttl*structs.SessionTTLMultiplier, func() { s.expireSession(id) })
+	s.timers.reset(id, ttl*structs.SessionTTLMultiplier, func(gen uint64) { s.expireSession(id, gen) })
 }
 
 // armSessionTimers arms a timer for every TTL session; run when this
@@ -84,9 +105,8 @@ func (s *Store) armSessionTimers() {
 // expireSession destroys a session whose TTL ran out. A session already
 // gone (destroyed, invalidated) needs nothing; a lost leadership leaves it
 // to the next leader's timers.
-func (s *Store) expireSession(id string) {
-	s.timers.clear(id)
-	if !s.IsLeader() || !s.State().sessionExists(id) {
+func (s *Store) expireSession(id string, gen uint64) {
+	if !s.timers.fired(id, gen) || !s.IsLeader() || !s.State().sessionExists(id) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ApplyTimeout)

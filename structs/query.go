@@ -46,7 +46,14 @@ var (
 	ErrBadRequest = errors.New("bad request")
 	ErrShutdown   = errors.New("shutting down")
 	ErrTooLarge   = errors.New("request too large")
+	// ErrRefused is a write the state refuses as Consul's server does
+	// (unknown session, missing node or check): 500 with the message.
+	ErrRefused = errors.New("refused")
 )
+
+// Refused wraps a message so that httpapi answers 500 with it, and the
+// FSM does not log it as its own failure.
+func Refused(msg string) error { return &Error{Kind: ErrRefused, Msg: msg} }
 
 // BadRequest wraps a message so that httpapi answers 400 with it.
 func BadRequest(msg string) error { return &Error{Kind: ErrBadRequest, Msg: msg} }
