@@ -103,3 +103,67 @@ func TestLockCmd_RealChildProcesses(t *testing.T) {
 		t.Fatalf("lock still held after exit: %+v", p)
 	}
 }
+
+// A holder SIGKILLed (no release, no destroy) loses its lock when its
+// session's TTL runs out on the leader (2x the api's 15 s TTL); then, past
+// the lock delay, another `minconsul lock` gets it.
+func TestLockCmd_KilledHolderReleasedAfterTTL(t *testing.T) {
+	t.Parallel()
+	bin := testutil.Binary(t)
+	a := testagent.Start(t, testagent.Options{NodeName: "killnode"})
+	c := a.Client(t)
+	ha := "-http-addr=" + a.HTTPAddr()
+	dir := t.TempDir()
+	ready, childPid := filepath.Join(dir, "ready"), filepath.Join(dir, "pid")
+	testutil.Retry(t, 20*time.Second, func() error {
+		id, _, err := c.Session().Create(nil, nil)
+		if err == nil {
+			_, err = c.Session().Destroy(id, nil)
+		}
+		return err
+	})
+	cmd := exec.Command(bin, "lock", ha, "app/kill",
+		fmt.Sprintf("echo $$ > %s; echo ready > %s; exec sleep 300", childPid, ready))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Retry(t, 15*time.Second, func() error {
+		if _, err := os.Stat(ready); err != nil {
+			return err
+		}
+		return nil
+	})
+	// The child runs in its own process group: kill it too when done.
+	t.Cleanup(func() {
+		if b, err := os.ReadFile(childPid); err == nil {
+			var pid int
+			if _, err := fmt.Sscan(string(b), &pid); err == nil && pid > 0 {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	})
+	p, _, _ := c.KV().Get("app/kill/.lock", nil)
+	if p == nil || p.Session == "" {
+		t.Fatalf("lock not held: %+v", p)
+	}
+	holder := p.Session
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	testutil.Retry(t, 45*time.Second, func() error {
+		p, _, err := c.KV().Get("app/kill/.lock", nil)
+		if err != nil {
+			return err
+		}
+		if p != nil && p.Session != "" {
+			return fmt.Errorf("still held by %s", p.Session)
+		}
+		return nil
+	})
+	if s, _, _ := c.Session().Info(holder, nil); s != nil {
+		t.Fatalf("killed holder's session still alive: %+v", s)
+	}
+	out, err := exec.Command(bin, "lock", ha, "app/kill", "echo second holder").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "second holder") {
+		t.Fatalf("next holder: %v %s", err, out)
+	}
+}
