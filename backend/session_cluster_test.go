@@ -2,6 +2,8 @@ package backend_test
 
 import (
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -111,4 +113,102 @@ func TestCluster_LockSurvivesLeaderFailover(t *testing.T) {
 	if err := contender.Unlock(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Concurrent conflicting transactions through every server are atomic:
+// writers move two keys together (cas on one, set on the other, in one
+// txn), readers read both in one read-only txn and must never see them
+// apart, and the final state is one writer's value on both keys.
+func TestCluster_ConcurrentTxnsAreAtomic(t *testing.T) {
+	servers := testagent.StartCluster(t, 3)
+	clients := make([]*api.Client, len(servers))
+	for i, s := range servers {
+		clients[i] = s.Client(t)
+	}
+	set := api.TxnOps{
+		{KV: &api.KVTxnOp{Verb: api.KVSet, Key: "pair/a", Value: []byte("init")}},
+		{KV: &api.KVTxnOp{Verb: api.KVSet, Key: "pair/b", Value: []byte("init")}},
+	}
+	if ok, _, _, err := clients[0].Txn().Txn(set, nil); err != nil || !ok {
+		t.Fatalf("seed: %v %v", ok, err)
+	}
+	const writers, rounds = 6, 15
+	var wg sync.WaitGroup
+	var committed atomic.Int32
+	errs := make(chan error, 64)
+	stop := make(chan struct{})
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			c := clients[w%len(clients)]
+			for r := 0; r < rounds; r++ {
+				p, _, err := c.KV().Get("pair/a", nil)
+				if err != nil {
+					errs <- err
+					return
+				}
+				v := []byte(fmt.Sprintf("w%d-r%d", w, r))
+				ok, resp, _, err := c.Txn().Txn(api.TxnOps{
+					{KV: &api.KVTxnOp{Verb: api.KVCAS, Key: "pair/a", Value: v, Index: p.ModifyIndex}},
+					{KV: &api.KVTxnOp{Verb: api.KVSet, Key: "pair/b", Value: v}},
+				}, nil)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if ok {
+					committed.Add(1)
+				} else if len(resp.Errors) != 1 || resp.Errors[0].OpIndex != 0 {
+					errs <- fmt.Errorf("conflict answer %+v", resp.Errors)
+					return
+				}
+			}
+		}(w)
+	}
+	var readers sync.WaitGroup
+	var reads atomic.Int32
+	for rd := 0; rd < 3; rd++ {
+		readers.Add(1)
+		go func(rd int) {
+			defer readers.Done()
+			c := clients[rd]
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				ok, resp, _, err := c.Txn().Txn(api.TxnOps{
+					{KV: &api.KVTxnOp{Verb: api.KVGet, Key: "pair/a"}},
+					{KV: &api.KVTxnOp{Verb: api.KVGet, Key: "pair/b"}},
+				}, nil)
+				if err != nil || !ok || len(resp.Results) != 2 {
+					errs <- fmt.Errorf("read txn: %v %v %+v", ok, err, resp)
+					return
+				}
+				if a, b := string(resp.Results[0].KV.Value), string(resp.Results[1].KV.Value); a != b {
+					errs <- fmt.Errorf("torn read: a=%q b=%q", a, b)
+					return
+				}
+				reads.Add(1)
+			}
+		}(rd)
+	}
+	wg.Wait()
+	close(stop)
+	readers.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if committed.Load() == 0 || reads.Load() == 0 {
+		t.Fatalf("%d commits, %d reads", committed.Load(), reads.Load())
+	}
+	a, _, _ := clients[0].KV().Get("pair/a", nil)
+	b, _, _ := clients[0].KV().Get("pair/b", nil)
+	if a == nil || b == nil || string(a.Value) != string(b.Value) || string(a.Value) == "init" {
+		t.Fatalf("final state a=%+v b=%+v", a, b)
+	}
+	t.Logf("%d of %d conflicting txns committed, %d atomic reads", committed.Load(), writers*rounds, reads.Load())
 }
