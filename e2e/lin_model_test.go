@@ -48,10 +48,10 @@ type linState struct {
 }
 
 type linInput struct {
-	Op     linOp
-	Key    string
-	Value  string // put, cas
-	Expect string // cas: the value read together with ExpIdx ("" = missing, ExpIdx 0)
+	Op      linOp
+	Key     string
+	Value   string // put, cas
+	Expect  string // cas: the value read together with ExpIdx ("" = missing, ExpIdx 0)
 	ExpIdx  uint64
 	Session string // acquire, release: the client's session
 	Node    string // which agent the client talked to
