@@ -40,6 +40,12 @@ func TestCluster_LockSurvivesLeaderFailover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// On the leader's own node, tied to its serfHealth, no TTL: it ends
+	// when that node fails or leaves.
+	onLeader, _, err := leader.Client(t).Session().Create(&api.SessionEntry{Name: "on-old-leader"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	contender, err := cc.LockOpts(opts())
 	if err != nil {
 		t.Fatal(err)
@@ -58,8 +64,8 @@ func TestCluster_LockSurvivesLeaderFailover(t *testing.T) {
 		}
 	}()
 	testutil.Retry(t, 20*time.Second, func() error {
-		if l, _, err := hc.Session().List(nil); err != nil || len(l) != 3 {
-			return fmt.Errorf("%d sessions (%v), want holder, orphan and contender", len(l), err)
+		if l, _, err := hc.Session().List(nil); err != nil || len(l) != 4 {
+			return fmt.Errorf("%d sessions (%v), want holder, orphan, on-old-leader and contender", len(l), err)
 		}
 		return nil
 	})
@@ -87,6 +93,13 @@ func TestCluster_LockSurvivesLeaderFailover(t *testing.T) {
 		t.Fatalf("contender acquired a held lock (err %v)", err)
 	default:
 	}
+	// The old leader's node failed (or left): its session is gone.
+	testutil.Retry(t, 30*time.Second, func() error {
+		if s, _, _ := cc.Session().Info(onLeader, nil); s != nil {
+			return fmt.Errorf("session on the old leader's node still alive")
+		}
+		return nil
+	})
 	// The orphan TTL session dies on the new leader's timer.
 	testutil.Retry(t, 40*time.Second, func() error {
 		if s, _, _ := cc.Session().Info(orphan, nil); s != nil {

@@ -58,6 +58,55 @@ func TestLockCmd_RealChildProcesses(t *testing.T) {
 		}
 	}
 
+	// A semaphore of 2 across 4 processes: never more than 2 children at once.
+	semLog := filepath.Join(dir, "sem")
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			out, err := exec.Command(bin, "lock", ha, "-n", "2", "app/slots",
+				fmt.Sprintf("echo +%d >> %s; sleep 0.4; echo -%d >> %s", i, semLog, i, semLog)).CombinedOutput()
+			if err != nil {
+				t.Errorf("semaphore %d: %v: %s", i, err, out)
+			}
+		}(i)
+	}
+	wg.Wait()
+	b, _ = os.ReadFile(semLog)
+	in, most := 0, 0
+	for _, l := range strings.Fields(string(b)) {
+		if strings.HasPrefix(l, "+") {
+			in++
+		} else {
+			in--
+		}
+		most = max(most, in)
+	}
+	if most > 2 || len(strings.Fields(string(b))) != 8 {
+		t.Fatalf("semaphore log %q: %d holders at once", b, most)
+	}
+
+	// kv put -acquire/-release with a session of our own.
+	sid, _, err := c.Session().Create(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"kv", "put", ha, "-acquire", "-session=" + sid, "app/manual", "mine"}, "Success! Lock acquired on: app/manual"},
+		{[]string{"kv", "put", ha, "-release", "-session=" + sid, "app/manual", "free"}, "Success! Lock released on: app/manual"},
+	} {
+		out, err := exec.Command(bin, step.args...).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), step.want) {
+			t.Fatalf("%v: %v %s", step.args, err, out)
+		}
+	}
+	if p, _, _ := c.KV().Get("app/manual", nil); p == nil || p.LockIndex != 1 || p.Session != "" || string(p.Value) != "free" {
+		t.Fatalf("app/manual = %+v", p)
+	}
+
 	// A semaphore of 2: exit codes pass through with -child-exit-code.
 	if err := exec.Command(bin, "lock", ha, "-n", "2", "-child-exit-code", "app/sem", "exit 3").Run(); err == nil {
 		t.Fatal("child failure not reported")
