@@ -119,9 +119,14 @@ func (s *Store) expireSession(id string, gen uint64) {
 
 // SessionRenew restarts a TTL session's timer on the leader and answers
 // the session (nil when it does not exist).
-func (s *Store) SessionRenew(_ context.Context, req *structs.SessionRequest) (*structs.Session, error) {
+func (s *Store) SessionRenew(ctx context.Context, req *structs.SessionRequest) (*structs.Session, error) {
 	if !s.IsLeader() {
 		return nil, structs.ErrNotLeader
+	}
+	// A new leader answers only once its state has everything committed
+	// (a session created just before the election must not read as gone).
+	if err := s.waitReady(ctx); err != nil {
+		return nil, err
 	}
 	_, sessions, err := s.State().SessionInfo(nil, req)
 	if err != nil || len(sessions) == 0 {
