@@ -225,3 +225,49 @@ func TestCluster_ConcurrentTxnsAreAtomic(t *testing.T) {
 	}
 	t.Logf("%d of %d conflicting txns committed, %d atomic reads", committed.Load(), writers*rounds, reads.Load())
 }
+
+// Leader failover with 10,000 TTL sessions: the time from the leader's
+// shutdown until a new leader has armed every session's timer, next to the
+// time until a new leader exists at all (the election it rides on):
+//
+//	go test -run XXX -bench BenchmarkSessionFailover -benchtime 1x ./backend/
+func BenchmarkSessionFailover(b *testing.B) {
+	servers := testagent.StartCluster(b, 3)
+	leader := testagent.Leader(b, servers)
+	c := leader.Client(b)
+	const n = 10000
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 64)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if _, _, err := c.Session().CreateNoChecks(&api.SessionEntry{TTL: "24h"}, nil); err != nil {
+				b.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	rest := testagent.Followers(servers, leader)
+	start := time.Now()
+	_ = leader.Shutdown()
+	var elected, armed time.Duration
+	for armed == 0 {
+		for _, a := range rest {
+			if elected == 0 && a.IsLeader() {
+				elected = time.Since(start)
+			}
+			if a.IsLeader() && a.Store().SessionTimers() == n {
+				armed = time.Since(start)
+			}
+		}
+		if time.Since(start) > 30*time.Second {
+			b.Fatalf("timers not re-armed within 30s (elected after %v)", elected)
+		}
+		time.Sleep(time.Millisecond) // sampling the two moments, not waiting on a condition
+	}
+	b.ReportMetric(float64(elected.Milliseconds()), "election-ms")
+	b.ReportMetric(float64(armed.Milliseconds()), "rearmed-10k-ms")
+}
