@@ -64,17 +64,8 @@ func (c *cli) lockCmd(args []string) int {
 	sigCh := make(chan os.Signal, 4)
 	signal.Notify(sigCh, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigCh)
+	// stopCh ends the acquisition: a signal or the -try/-timeout bound.
 	stopCh := make(chan struct{})
-	var stopOnce func()
-	{
-		closed := false
-		stopOnce = func() {
-			if !closed {
-				closed = true
-				close(stopCh)
-			}
-		}
-	}
 	acqDone := make(chan struct{})
 	go func() {
 		var t <-chan time.Time
@@ -89,48 +80,14 @@ func (c *cli) lockCmd(args []string) int {
 		case <-acqDone:
 			return
 		}
-		stopOnce()
+		close(stopCh)
 	}()
 
-	var lost <-chan struct{}
-	var release func() error
-	retry := time.Second
-	if limit == 1 {
-		l, err := client.LockOpts(&api.LockOptions{Key: prefix + "/.lock", SessionName: name,
-			MonitorRetries: monitorRetry, MonitorRetryTime: retry})
-		if err == nil {
-			lost, err = l.Lock(stopCh)
-			release = func() error {
-				if err := l.Unlock(); err != nil {
-					return err
-				}
-				_ = l.Destroy() // the key goes once nobody waits on it
-				return nil
-			}
-		}
-		if err != nil {
-			close(acqDone)
-			c.err("Lock acquisition failed: %s", err)
-			return 1
-		}
-	} else {
-		s, err := client.SemaphoreOpts(&api.SemaphoreOptions{Prefix: prefix, Limit: limit, SessionName: name,
-			MonitorRetries: monitorRetry, MonitorRetryTime: retry})
-		if err == nil {
-			lost, err = s.Acquire(stopCh)
-			release = func() error {
-				if err := s.Release(); err != nil {
-					return err
-				}
-				_ = s.Destroy()
-				return nil
-			}
-		}
-		if err != nil {
-			close(acqDone)
-			c.err("Lock acquisition failed: %s", err)
-			return 1
-		}
+	lost, release, err := acquire(client, limit, prefix, name, monitorRetry, stopCh)
+	if err != nil {
+		close(acqDone)
+		c.err("Lock acquisition failed: %s", err)
+		return 1
 	}
 	close(acqDone)
 	if lost == nil {
@@ -192,4 +149,40 @@ func (c *cli) lockCmd(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// acquire takes the lock (limit 1: the key PREFIX/.lock, as consul lock)
+// or one of limit semaphore slots under prefix, until stopCh closes. lost
+// is nil when stopped first; release gives it back and removes what is no
+// longer used.
+func acquire(client *api.Client, limit int, prefix, name string, monitorRetry int, stopCh <-chan struct{}) (<-chan struct{}, func() error, error) {
+	const retry = time.Second
+	if limit == 1 {
+		l, err := client.LockOpts(&api.LockOptions{Key: prefix + "/.lock", SessionName: name,
+			MonitorRetries: monitorRetry, MonitorRetryTime: retry})
+		if err != nil {
+			return nil, nil, err
+		}
+		lost, err := l.Lock(stopCh)
+		return lost, func() error {
+			if err := l.Unlock(); err != nil {
+				return err
+			}
+			_ = l.Destroy() // fails (in use) while others wait on the key
+			return nil
+		}, err
+	}
+	s, err := client.SemaphoreOpts(&api.SemaphoreOptions{Prefix: prefix, Limit: limit, SessionName: name,
+		MonitorRetries: monitorRetry, MonitorRetryTime: retry})
+	if err != nil {
+		return nil, nil, err
+	}
+	lost, err := s.Acquire(stopCh)
+	return lost, func() error {
+		if err := s.Release(); err != nil {
+			return err
+		}
+		_ = s.Destroy()
+		return nil
+	}, err
 }
