@@ -48,7 +48,8 @@ type Config struct {
 	DNS DNSConfig
 
 	UIEnabled          bool
-	RaftMultiplier     int // Consul's performance.raft_multiplier; 1 = fastest
+	TxnMaxReqLen       int64 // limits.txn_max_req_len (0: 512 KiB)
+	RaftMultiplier     int   // Consul's performance.raft_multiplier; 1 = fastest
 	EnableScriptChecks bool
 	LeaveOnTerminate   bool
 	// CheckUpdateInterval is Consul's check_update_interval: how long a

@@ -24,6 +24,8 @@ type Reader interface {
 	CatalogReader
 	HealthReader
 	StatusReader
+	SessionReader
+	TxnReader
 }
 
 // Writer replicates a command through the leader and answers its index and
@@ -37,4 +39,5 @@ type Contract interface {
 	Reader
 	Writer
 	Operator
+	SessionRenewer
 }

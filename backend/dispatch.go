@@ -23,6 +23,7 @@ const applyMethod = "Apply"
 type remote interface {
 	Reader
 	Operator
+	SessionRenewer
 }
 
 // contractMethods maps each call of remote to Backend's method.
@@ -76,18 +77,23 @@ type applyResponse struct {
 	Results []applyElem `codec:",omitempty"`
 }
 
-// applyElem is one command's index, result or error.
+// applyElem is one command's index, result or error. A result is a bool
+// (KV writes) or a transaction's answer.
 type applyElem struct {
 	Index   uint64
 	Result  *bool
 	ErrKind string
 	ErrMsg  string
+	Txn     *structs.TxnResponse `codec:",omitempty"`
 }
 
 func newApplyElem(idx uint64, res any, err error) applyElem {
 	e := applyElem{Index: idx}
 	if v, ok := res.(bool); ok {
 		e.Result = &v
+	}
+	if v, ok := res.(*structs.TxnResponse); ok {
+		e.Txn = v
 	}
 	e.ErrKind, e.ErrMsg = rpc.EncodeError(err)
 	return e
@@ -99,6 +105,9 @@ func (e applyElem) outcome() (uint64, any, error) {
 	}
 	if e.Result != nil {
 		return e.Index, *e.Result, nil
+	}
+	if e.Txn != nil {
+		return e.Index, e.Txn, nil
 	}
 	return e.Index, nil, nil
 }

@@ -3,7 +3,7 @@
 // request runs.
 //
 // The contract is declared once (contract.go, and one piece per area in
-// kv.go, catalog.go, health.go and operator.go): typed reads that carry
+// kv.go, catalog.go, health.go, session.go and operator.go): typed reads that carry
 // structs.QueryOptions and answer structs.Indexed values with their
 // QueryMeta, Apply for commands, and the operator calls (snapshots, Raft
 // peers). httpapi, dnsserver and the agent's anti-entropy name the parts

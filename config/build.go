@@ -60,6 +60,9 @@ func (l *Loader) build(r *rawConfig, dev bool, warn func(string)) (*agent.Config
 	if r.UIEnabled != nil {
 		cfg.UIEnabled = *r.UIEnabled
 	}
+	if r.TxnMaxReqLen != nil {
+		cfg.TxnMaxReqLen = int64(*r.TxnMaxReqLen)
+	}
 	if r.DataDir != nil {
 		cfg.DataDir = *r.DataDir
 	}

@@ -58,6 +58,7 @@ type rawConfig struct {
 	SkipLeaveOnInterrupt *bool
 	ReconnectTimeout     *time.Duration
 	CheckUpdateInterval  *time.Duration
+	TxnMaxReqLen         *int // limits.txn_max_req_len
 
 	GossipProbeInterval  *time.Duration
 	GossipProbeTimeout   *time.Duration
@@ -193,6 +194,8 @@ func (d *decoder) decodeConfig(m map[string]any) (*rawConfig, error) {
 			r.ReconnectTimeout, err = d.duration(k, v)
 		case "check_update_interval":
 			r.CheckUpdateInterval, err = d.duration(k, v)
+		case "limits":
+			err = d.limits(r, k, v)
 		case "gossip_lan":
 			err = d.gossipLAN(r, k, v)
 		case "service", "services":
@@ -207,8 +210,6 @@ func (d *decoder) decodeConfig(m map[string]any) (*rawConfig, error) {
 			}
 		case "docker", "docker_host", "docker_labels", "registrar":
 			err = d.docker(r, k, v)
-		case "limits":
-			err = d.limits(r, k, v)
 		case "node_meta":
 			r.NodeMeta, err = d.stringMap(k, v)
 		case "acl":

@@ -110,6 +110,7 @@ func (d *decoder) tlsVerify(r *rawConfig, key string, v any) error {
 	return nil
 }
 
+// limits reads Consul's limits block (kv_max_value_size, txn_max_req_len).
 func (d *decoder) limits(r *rawConfig, key string, v any) error {
 	m, err := d.object(key, v)
 	if err != nil {
@@ -127,6 +128,10 @@ func (d *decoder) limits(r *rawConfig, key string, v any) error {
 				return d.errf(p, "must be a positive number of bytes, got %d", *n)
 			}
 			r.KVMaxValueSize = n
+		case "txn_max_req_len":
+			if r.TxnMaxReqLen, err = d.integer(p, m[k]); err != nil {
+				return err
+			}
 		default:
 			d.ignore(p)
 		}

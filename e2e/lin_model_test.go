@@ -19,7 +19,10 @@ import (
 // ModifyIndex can be named by the value the client read along with it: the
 // entry has that index exactly when it still holds that value. checkIndexes
 // verifies the assumption behind that (one ModifyIndex per value) from the
-// reads.
+// reads. Locks extend the state with the holder: ?acquire=<session> writes
+// its value and takes the lock when the key is free or already the
+// session's; ?release=<session> writes and frees it only for the holder;
+// put and cas keep the holder. A txn cas (/v1/txn, 409 = false) is a cas.
 
 type linOp int
 
@@ -28,21 +31,30 @@ const (
 	opCAS
 	opGet       // default consistency mode
 	opGetConsis // ?consistent
+	opAcquire   // PUT ?acquire=<session>
+	opRelease   // PUT ?release=<session>
+	opTxnCAS    // PUT /v1/txn with one cas
 )
 
 func (o linOp) String() string {
-	return [...]string{"put", "cas", "get", "get?consistent"}[o]
+	return [...]string{"put", "cas", "get", "get?consistent", "acquire", "release", "txn-cas"}[o]
 }
 
-func (o linOp) write() bool { return o == opPut || o == opCAS }
+func (o linOp) write() bool { return o != opGet && o != opGetConsis }
+
+// linState is one key: its value ("" = missing) and lock holder.
+type linState struct {
+	V, H string
+}
 
 type linInput struct {
-	Op     linOp
-	Key    string
-	Value  string // put, cas
-	Expect string // cas: the value read together with ExpIdx ("" = missing, ExpIdx 0)
-	ExpIdx uint64
-	Node   string // which agent the client talked to
+	Op      linOp
+	Key     string
+	Value   string // put, cas
+	Expect  string // cas: the value read together with ExpIdx ("" = missing, ExpIdx 0)
+	ExpIdx  uint64
+	Session string // acquire, release: the client's session
+	Node    string // which agent the client talked to
 }
 
 type linOutput struct {
@@ -51,6 +63,7 @@ type linOutput struct {
 	Value   string
 	Found   bool
 	Index   uint64 // reads: ModifyIndex of the entry
+	Session string // reads: the lock holder
 }
 
 var linModel = porcupine.Model{
@@ -71,28 +84,35 @@ var linModel = porcupine.Model{
 		}
 		return out
 	},
-	Init: func() any { return "" },
+	Init: func() any { return linState{} },
 	Step: func(state, input, output any) (bool, any) {
-		s, in, out := state.(string), input.(linInput), output.(linOutput)
-		switch in.Op {
-		case opPut:
-			// An unknown put is linearized wherever it fits, or after the
-			// end of the history when it never happened.
-			return true, in.Value
-		case opCAS:
-			match := s == in.Expect
+		s, in, out := state.(linState), input.(linInput), output.(linOutput)
+		// cond writes next when it holds: an unknown write is linearized
+		// wherever it fits, or after the end of the history when it never
+		// happened; a known one must agree with cond.
+		conditional := func(cond bool, next linState) (bool, any) {
 			switch {
-			case out.Unknown && match, !out.Unknown && out.OK && match:
-				return true, in.Value
-			case out.Unknown, !out.OK && !match:
+			case out.Unknown && cond, !out.Unknown && out.OK && cond:
+				return true, next
+			case out.Unknown, !out.OK && !cond:
 				return true, s
 			}
 			return false, s
+		}
+		switch in.Op {
+		case opPut:
+			return true, linState{in.Value, s.H}
+		case opCAS, opTxnCAS:
+			return conditional(s.V == in.Expect, linState{in.Value, s.H})
+		case opAcquire:
+			return conditional(s.H == "" || s.H == in.Session, linState{in.Value, in.Session})
+		case opRelease:
+			return conditional(s.H != "" && s.H == in.Session, linState{in.Value, ""})
 		default:
 			if out.Found {
-				return s == out.Value, s
+				return s.V == out.Value && s.H == out.Session, s
 			}
-			return s == "", s
+			return s.V == "", s
 		}
 	},
 	DescribeOperation: func(input, output any) string {
@@ -101,10 +121,12 @@ var linModel = porcupine.Model{
 		switch {
 		case out.Unknown:
 			res = "unknown"
-		case in.Op == opCAS:
-			res = fmt.Sprint(out.OK)
 		case in.Op == opPut:
 			res = "ok"
+		case in.Op.write():
+			res = fmt.Sprint(out.OK)
+		case out.Found && out.Session != "":
+			res = fmt.Sprintf("%q@%d held by %s", out.Value, out.Index, out.Session)
 		case out.Found:
 			res = fmt.Sprintf("%q@%d", out.Value, out.Index)
 		default:
@@ -113,16 +135,22 @@ var linModel = porcupine.Model{
 		switch in.Op {
 		case opPut:
 			return fmt.Sprintf("%s: put(%s, %q) -> %s", in.Node, in.Key, in.Value, res)
-		case opCAS:
-			return fmt.Sprintf("%s: cas(%s, idx %d (%q), %q) -> %s", in.Node, in.Key, in.ExpIdx, in.Expect, in.Value, res)
+		case opCAS, opTxnCAS:
+			return fmt.Sprintf("%s: %s(%s, idx %d (%q), %q) -> %s", in.Node, in.Op, in.Key, in.ExpIdx, in.Expect, in.Value, res)
+		case opAcquire, opRelease:
+			return fmt.Sprintf("%s: %s(%s, %s, %q) -> %s", in.Node, in.Op, in.Key, in.Session, in.Value, res)
 		}
 		return fmt.Sprintf("%s: %s(%s) -> %s", in.Node, in.Op, in.Key, res)
 	},
 	DescribeState: func(state any) string {
-		if state.(string) == "" {
+		s := state.(linState)
+		switch {
+		case s.V == "":
 			return "<missing>"
+		case s.H != "":
+			return fmt.Sprintf("%q held by %s", s.V, s.H)
 		}
-		return fmt.Sprintf("%q", state)
+		return fmt.Sprintf("%q", s.V)
 	},
 }
 
@@ -178,9 +206,9 @@ func linStats(ops []porcupine.Operation) string {
 		switch {
 		case out.Unknown:
 			k += "/unknown"
-		case in.Op == opCAS && out.OK:
+		case in.Op != opPut && in.Op.write() && out.OK:
 			k += "/ok"
-		case in.Op == opCAS:
+		case in.Op != opPut && in.Op.write():
 			k += "/failed"
 		}
 		counts[k]++
@@ -352,6 +380,14 @@ func TestLinModel(t *testing.T) {
 		return porcupine.Operation{ClientId: c, Input: linInput{Op: opCAS, Key: "k", Expect: expect, Value: v}, Call: call, Return: ret,
 			Output: linOutput{OK: ok}}
 	}
+	lock := func(c int, op linOp, session, v string, ok bool, call, ret int64) porcupine.Operation {
+		return porcupine.Operation{ClientId: c, Input: linInput{Op: op, Key: "k", Session: session, Value: v}, Call: call, Return: ret,
+			Output: linOutput{OK: ok}}
+	}
+	getHeld := func(c int, v, holder string, call, ret int64) porcupine.Operation {
+		return porcupine.Operation{ClientId: c, Input: linInput{Op: opGet, Key: "k"}, Call: call, Return: ret,
+			Output: linOutput{Found: true, Value: v, Session: holder}}
+	}
 	const inf = 1 << 40
 	for _, tc := range []struct {
 		name string
@@ -368,6 +404,11 @@ func TestLinModel(t *testing.T) {
 		// Only the unobserved unknown write explains the failed CAS: the
 		// pruned check fails, the full one passes.
 		{"cas failed by an unknown write", []porcupine.Operation{put(0, "x", 0, 10, false), put(2, "w", 11, inf, true), cas(1, "x", "y", false, 15, 20)}, porcupine.Ok},
+		{"lock, refused, released, taken", []porcupine.Operation{lock(0, opAcquire, "s1", "a", true, 0, 10), lock(1, opAcquire, "s2", "b", false, 11, 20),
+			getHeld(2, "a", "s1", 21, 30), lock(0, opRelease, "s1", "c", true, 31, 40), lock(1, opAcquire, "s2", "d", true, 41, 50)}, porcupine.Ok},
+		{"two holders", []porcupine.Operation{lock(0, opAcquire, "s1", "a", true, 0, 10), lock(1, opAcquire, "s2", "b", true, 11, 20)}, porcupine.Illegal},
+		{"release by a non-holder", []porcupine.Operation{lock(0, opAcquire, "s1", "a", true, 0, 10), lock(1, opRelease, "s2", "b", true, 11, 20)}, porcupine.Illegal},
+		{"holder lost", []porcupine.Operation{lock(0, opAcquire, "s1", "a", true, 0, 10), put(1, "x", 11, 20, false), getHeld(2, "x", "", 21, 30)}, porcupine.Illegal},
 	} {
 		res, _ := linCheck(tc.ops, 10*time.Second, t.Logf)
 		if res != tc.want {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -104,6 +105,7 @@ func (l *linLoad) client(c linCluster, id, node int) {
 	rng := rand.New(rand.NewPCG(uint64(id), uint64(time.Now().UnixNano())))
 	lastRead := map[string]readResult{}
 	seq := 0
+	session := "" // created on first use; lock operations wait for one
 	for {
 		select {
 		case <-l.stop:
@@ -123,12 +125,21 @@ func (l *linLoad) client(c linCluster, id, node int) {
 		in := linInput{Key: key, Node: c.name(node)}
 		r := rng.IntN(100)
 		last, haveRead := lastRead[key]
+		if session == "" && r >= 40 && r < 54 {
+			session = l.createSession(hc, addr, id)
+		}
 		switch {
-		case r < 30:
+		case r < 22:
 			in.Op = opPut
-		case r < 50 && haveRead:
+		case r < 32 && haveRead:
 			in.Op, in.Expect, in.ExpIdx = opCAS, last.value, last.index
-		case r < 75:
+		case r < 40 && haveRead:
+			in.Op, in.Expect, in.ExpIdx = opTxnCAS, last.value, last.index
+		case r < 48 && session != "":
+			in.Op, in.Session = opAcquire, session
+		case r < 54 && session != "":
+			in.Op, in.Session = opRelease, session
+		case r < 77:
 			in.Op = opGet
 		default:
 			in.Op = opGetConsis
@@ -170,6 +181,14 @@ func (l *linLoad) do(hc *http.Client, addr string, in linInput) (out linOutput, 
 		req, _ = http.NewRequest(http.MethodGet, u, nil)
 	case opGetConsis:
 		req, _ = http.NewRequest(http.MethodGet, u+"?consistent", nil)
+	case opAcquire:
+		req, _ = http.NewRequest(http.MethodPut, u+"?acquire="+in.Session, strings.NewReader(in.Value))
+	case opRelease:
+		req, _ = http.NewRequest(http.MethodPut, u+"?release="+in.Session, strings.NewReader(in.Value))
+	case opTxnCAS:
+		body := fmt.Sprintf(`[{"KV":{"Verb":"cas","Key":%q,"Value":%q,"Index":%d}}]`, in.Key,
+			base64.StdEncoding.EncodeToString([]byte(in.Value)), in.ExpIdx)
+		req, _ = http.NewRequest(http.MethodPut, "http://"+addr+"/v1/txn", strings.NewReader(body))
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -183,6 +202,16 @@ func (l *linLoad) do(hc *http.Client, addr string, in linInput) (out linOutput, 
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
+	if in.Op == opTxnCAS && err == nil {
+		// 200 with Results: applied; 409 naming op 0: the cas failed.
+		switch {
+		case resp.StatusCode == http.StatusOK && bytes.Contains(body, []byte(`"Results":[`)):
+			out.OK = true
+			return out, true
+		case resp.StatusCode == http.StatusConflict && bytes.Contains(body, []byte(`"OpIndex":0`)):
+			return out, true
+		}
+	}
 	if err != nil || (resp.StatusCode != http.StatusOK && !(resp.StatusCode == http.StatusNotFound && !in.Op.write())) {
 		l.noteErr(fmt.Sprintf("%s on %s: %d", in.Op, in.Node, resp.StatusCode), fmt.Sprintf("%s %v", bytes.TrimSpace(body), err))
 		out.Unknown = true
@@ -212,13 +241,35 @@ func (l *linLoad) do(hc *http.Client, addr string, in linInput) (out linOutput, 
 	var ents []struct {
 		Value       []byte
 		ModifyIndex uint64
+		Session     string
 	}
 	if err := json.Unmarshal(body, &ents); err != nil || len(ents) != 1 {
 		l.noteErr(fmt.Sprintf("%s on %s: status %d", in.Op, in.Node, resp.StatusCode), fmt.Sprintf("bad body %q: %v", body, err))
 		return out, false
 	}
-	out.Found, out.Value, out.Index = true, string(ents[0].Value), ents[0].ModifyIndex
+	out.Found, out.Value, out.Index, out.Session = true, string(ents[0].Value), ents[0].ModifyIndex, ents[0].Session
 	return out, true
+}
+
+// createSession makes the client's session (no checks, no TTL: only its
+// node's deregistration ends it, which no fault here causes); "" when it
+// failed, to be tried again later.
+func (l *linLoad) createSession(hc *http.Client, addr string, id int) string {
+	body := fmt.Sprintf(`{"Name":"lin-c%d","NodeChecks":[],"LockDelay":"0s"}`, id)
+	req, _ := http.NewRequest(http.MethodPut, "http://"+addr+"/v1/session/create", strings.NewReader(body))
+	resp, err := hc.Do(req)
+	if err != nil {
+		l.noteErr("session create", err.Error())
+		return ""
+	}
+	defer resp.Body.Close()
+	var out struct{ ID string }
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(b, &out) != nil {
+		l.noteErr(fmt.Sprintf("session create: %d", resp.StatusCode), string(b))
+		return ""
+	}
+	return out.ID
 }
 
 // ---- the test ----

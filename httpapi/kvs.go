@@ -276,9 +276,6 @@ func (s *Server) kvPut(q *request, key string) error {
 	if err := conflictingFlags(q, "cas", "acquire", "release"); err != nil {
 		return err
 	}
-	if q.has("acquire") || q.has("release") {
-		return badRequest("Sessions are not supported: ?acquire and ?release are unavailable")
-	}
 	flags, cas, hasCAS, err := parseKVWriteParams(q)
 	if err != nil {
 		return err
@@ -298,16 +295,26 @@ func (s *Server) kvPut(q *request, key string) error {
 		value = []byte{}
 	}
 	cmd := structs.Command{Type: structs.KVSet, KV: &structs.DirEntry{Key: key, Flags: flags, Value: value}}
-	if hasCAS {
+	conditional := true
+	switch {
+	case hasCAS:
 		cmd.Type = structs.KVCAS
 		cmd.KV.ModifyIndex = cas
+	case q.has("acquire"):
+		cmd.Type = structs.KVLock
+		cmd.KV.Session = q.query.Get("acquire")
+	case q.has("release"):
+		cmd.Type = structs.KVUnlock
+		cmd.KV.Session = q.query.Get("release")
+	default:
+		conditional = false
 	}
 	idx, res, err := s.backend.Apply(q.r.Context(), cmd)
 	if err != nil {
-		return fmt.Errorf("kv put %q: %w", key, err)
+		return err
 	}
 	ok := true
-	if hasCAS {
+	if conditional {
 		ok, _ = res.(bool)
 	}
 	return writeBool(q, idx, ok)

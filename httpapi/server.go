@@ -39,6 +39,9 @@ type Config struct {
 	KVMaxValueSize int
 	// Keyring serves /v1/operator/keyring when set (the local agent's).
 	Keyring Keyring
+	// TxnMaxReqLen bounds a /v1/txn body (txn_max_req_len; at least the
+	// KV value limit, as Consul); 0 is the default, 512 KiB.
+	TxnMaxReqLen int64
 }
 
 // Backend is what httpapi reads, writes and operates through: all of the
@@ -154,6 +157,14 @@ func (s *Server) routes() {
 	if s.cfg.Keyring != nil {
 		s.handle("/v1/operator/keyring", (*Server).operatorKeyring, get, http.MethodPost, put, del)
 	}
+
+	s.handle("/v1/session/create", (*Server).sessionCreate, put)
+	s.handle("/v1/session/destroy/", (*Server).sessionDestroy, put)
+	s.handle("/v1/session/renew/", (*Server).sessionRenew, put)
+	s.handle("/v1/session/info/", (*Server).sessionInfo, get)
+	s.handle("/v1/session/node/", (*Server).sessionNode, get)
+	s.handle("/v1/session/list", (*Server).sessionList, get)
+	s.handle("/v1/txn", (*Server).txn, put)
 
 	if s.agent != nil {
 		s.handle("/v1/agent/self", (*Server).agentSelf, get)

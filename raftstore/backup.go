@@ -141,5 +141,8 @@ func (s *Store) RestoreSnapshot(ctx context.Context, r io.Reader) error {
 	if err := s.raft.Restore(meta, bytes.NewReader(state), time.Minute); err != nil {
 		return fmt.Errorf("raft restore: %w", mapRaftErr(err))
 	}
+	// The sessions are now the archive's: time them afresh.
+	s.timers.clearAll()
+	s.armSessionTimers()
 	return nil
 }

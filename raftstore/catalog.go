@@ -208,6 +208,11 @@ func ensureCheckTxn(tx *memdb.Txn, idx uint64, node string, in *structs.HealthCh
 	if err := tx.Insert(tableChecks, &hc); err != nil {
 		return err
 	}
+	if hc.Status == structs.HealthCritical {
+		if err := invalidateCheckSessionsTxn(tx, idx, node, hc.CheckID); err != nil {
+			return err
+		}
+	}
 	if err := setIndexTxn(tx, tableChecks, idx); err != nil {
 		return err
 	}
@@ -247,6 +252,9 @@ func deleteCheckTxn(tx *memdb.Txn, idx uint64, node, id string) error {
 	if err := tx.Delete(tableChecks, hc); err != nil {
 		return err
 	}
+	if err := invalidateCheckSessionsTxn(tx, idx, hc.Node, hc.CheckID); err != nil {
+		return err
+	}
 	if err := setIndexTxn(tx, tableChecks, idx); err != nil {
 		return err
 	}
@@ -274,6 +282,9 @@ func deleteServiceTxn(tx *memdb.Txn, idx uint64, node, id string) error {
 		if err := tx.Delete(tableChecks, c); err != nil {
 			return err
 		}
+		if err := invalidateCheckSessionsTxn(tx, idx, node, c.(*structs.HealthCheck).CheckID); err != nil {
+			return err
+		}
 	}
 	if len(checks) > 0 {
 		if err := setIndexTxn(tx, tableChecks, idx); err != nil {
@@ -292,6 +303,9 @@ func deleteServiceTxn(tx *memdb.Txn, idx uint64, node, id string) error {
 func deleteNodeTxn(tx *memdb.Txn, idx uint64, node string) error {
 	raw, err := tx.First(tableNodes, "id", node)
 	if err != nil || raw == nil {
+		return err
+	}
+	if err := invalidateNodeSessionsTxn(tx, idx, node); err != nil {
 		return err
 	}
 	it, err := tx.Get(tableServices, "node", node)

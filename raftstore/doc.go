@@ -9,4 +9,9 @@
 // modes because this package owns the watch channels. Writes go through
 // Store.Apply (with the KV group commit, batcher.go). Only this package
 // imports hashicorp/raft.
+//
+// Sessions, locks and transactions (sessions.go, txn.go) are FSM state like
+// the rest; the leader alone runs session TTL timers (timers.go), armed
+// from the replicated state whenever it gains leadership, and checks the
+// per-server lock delay before proposing an acquire.
 package raftstore

@@ -57,7 +57,7 @@ func decodeError(err error) applyResult {
 // outcome for the raft future.
 func (f *FSM) applyOne(idx uint64, cmd *structs.Command) applyResult {
 	v, err := f.applyCommand(idx, cmd)
-	if err != nil && !errors.Is(err, structs.ErrBadRequest) {
+	if err != nil && !errors.Is(err, structs.ErrBadRequest) && !errors.Is(err, structs.ErrRefused) {
 		f.logger.Error("apply failed", "type", cmd.Type, "index", idx, "error", err)
 	}
 	return applyResult{Value: v, Err: err}
@@ -81,6 +81,31 @@ func (f *FSM) applyCommand(idx uint64, cmd *structs.Command) (any, error) {
 			return nil, structs.BadRequest("CatalogRegister: missing request")
 		}
 		result, err = nil, ensureRegistrationTxn(tx, idx, cmd.Register)
+	case cmd.Type == structs.KVLock || cmd.Type == structs.KVUnlock:
+		if cmd.KV == nil {
+			return nil, structs.BadRequest(fmt.Sprintf("%s: missing KV entry", cmd.Type))
+		}
+		result, err = applyKV(tx, idx, cmd.Type, cmd.KV)
+	case cmd.Type == structs.SessionCreate:
+		if cmd.Session == nil {
+			return nil, structs.BadRequest("SessionCreate: missing session")
+		}
+		result, err = nil, sessionCreateTxn(tx, idx, cmd.Session)
+	case cmd.Type == structs.SessionDestroy:
+		if cmd.Session == nil {
+			return nil, structs.BadRequest("SessionDestroy: missing session")
+		}
+		result, err = true, deleteSessionTxn(tx, idx, cmd.Session.ID)
+	case cmd.Type == structs.TxnApply:
+		if len(cmd.Txn) == 0 {
+			return nil, structs.BadRequest("TxnApply: no operations")
+		}
+		// All or nothing: with any failed operation nothing commits.
+		res := txnDispatchTxn(tx, idx, cmd.Txn)
+		if len(res.Errors) == 0 {
+			tx.Commit()
+		}
+		return res, nil
 	case cmd.Type == structs.CatalogDeregister:
 		if cmd.Deregister == nil {
 			return nil, structs.BadRequest("CatalogDeregister: missing request")
@@ -106,6 +131,10 @@ func applyKV(tx *memdb.Txn, idx uint64, t structs.CommandType, e *structs.DirEnt
 		return true, kvDeleteTxn(tx, idx, e.Key)
 	case structs.KVDeleteCAS:
 		return kvDeleteCASTxn(tx, idx, e)
+	case structs.KVLock:
+		return kvLockTxn(tx, idx, e)
+	case structs.KVUnlock:
+		return kvUnlockTxn(tx, idx, e)
 	default:
 		return true, kvDeleteTreeTxn(tx, idx, e.Key)
 	}

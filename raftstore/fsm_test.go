@@ -44,9 +44,11 @@ func TestFSM_BadCommands(t *testing.T) {
 		cmd  structs.Command
 	}{
 		{"type zero", structs.Command{}},
-		{"reserved TxnApply", structs.Command{Type: structs.TxnApply, KV: &structs.DirEntry{Key: "k"}}},
-		{"reserved SessionCreate", structs.Command{Type: structs.SessionCreate}},
-		{"reserved SessionDestroy", structs.Command{Type: structs.SessionDestroy}},
+		{"TxnApply without ops", structs.Command{Type: structs.TxnApply, KV: &structs.DirEntry{Key: "k"}}},
+		{"SessionCreate without session", structs.Command{Type: structs.SessionCreate}},
+		{"SessionDestroy without session", structs.Command{Type: structs.SessionDestroy}},
+		{"KVLock without entry", structs.Command{Type: structs.KVLock}},
+		{"KVUnlock without entry", structs.Command{Type: structs.KVUnlock}},
 		{"unknown type", structs.Command{Type: 200, KV: &structs.DirEntry{Key: "k"}}},
 		{"KVSet without entry", structs.Command{Type: structs.KVSet}},
 		{"KVDeleteTree without entry", structs.Command{Type: structs.KVDeleteTree}},
@@ -121,6 +123,15 @@ func FuzzFSMApply(f *testing.F) {
 			Checks: structs.HealthChecks{check("c", "web-1", "passing")}}},
 		{Type: structs.CatalogDeregister, Deregister: &structs.DeregisterRequest{Node: "n1", ServiceID: "db"}},
 		{Type: structs.CatalogDeregister, Deregister: &structs.DeregisterRequest{Node: "n2"}},
+		{Type: structs.KVLock, KV: &structs.DirEntry{Key: "locks/x", Session: testSession1}},
+		{Type: structs.KVUnlock, KV: &structs.DirEntry{Key: "locks/x", Session: testSession1}},
+		{Type: structs.SessionCreate, Session: &structs.Session{ID: testSession2, Node: "n1", NodeChecks: []string{"db-tcp"}}},
+		{Type: structs.SessionDestroy, Session: &structs.Session{ID: testSession1}},
+		{Type: structs.TxnApply, Txn: structs.TxnOps{
+			{KV: &structs.TxnKVOp{Verb: "set", DirEnt: structs.DirEntry{Key: "t"}}},
+			{Node: &structs.TxnNodeOp{Verb: "delete", Node: structs.Node{Node: "n2"}}},
+			{Check: &structs.TxnCheckOp{Verb: "cas", Check: structs.HealthCheck{Node: "n1", CheckID: "serfHealth", Status: "critical", ModifyIndex: 12}}},
+		}},
 	}
 	batch := structs.Command{Type: structs.KVBatch}
 	for _, c := range seeds {

@@ -157,6 +157,9 @@ func dumpState(t testing.TB, s *StateStore, extraKeys ...string) string {
 	idx, ents, err := s.KVList(nil, &structs.KeyRequest{Key: ""})
 	must(err)
 	line("kvlist", idx, ents)
+	sidx, sessions, err := s.SessionList(nil, &structs.DCSpecificRequest{})
+	must(err)
+	line("sessions", sidx, sessions)
 	keys := append([]string(nil), extraKeys...)
 	prefixes := map[string]bool{"": true}
 	for _, e := range ents {
@@ -235,6 +238,11 @@ func dumpState(t testing.TB, s *StateStore, extraKeys ...string) string {
 // populate writes a little of everything (KV with deletes, so tombstones;
 // catalog with node-level and service checks) and returns the keys
 // touched, including deleted ones.
+const (
+	testSession1 = "aaaaaaaa-1111-4111-8111-111111111111"
+	testSession2 = "bbbbbbbb-2222-4222-8222-222222222222"
+)
+
 func populate(h *harness) []string {
 	h.t.Helper()
 	for _, k := range []string{"app/a", "app/b", "app/c/d", "other", "gone/1", "gone/2", "empty"} {
@@ -261,5 +269,11 @@ func populate(h *harness) []string {
 	h.register(nodeCheckReq("n2", "10.0.0.2", structs.SerfCheckID, structs.HealthPassing))
 	h.register(regService("n3", "10.0.0.3", "tmp", "tmp", 1))
 	h.deregister(&structs.DeregisterRequest{Node: "n3"})
-	return []string{"app/a", "app/b", "app/c/d", "other", "gone/1", "gone/2", "empty", "flags", "never"}
+	// A session holding a lock, and one on n2 that is ended.
+	h.mustApply(structs.Command{Type: structs.SessionCreate, Session: &structs.Session{ID: testSession1, Node: "n2",
+		NodeChecks: []string{structs.SerfCheckID}, TTL: "30s", LockDelay: 15 * time.Second, Behavior: structs.SessionKeysRelease}})
+	h.mustApply(structs.Command{Type: structs.KVLock, KV: &structs.DirEntry{Key: "locks/x", Value: []byte("held"), Session: testSession1}})
+	h.mustApply(structs.Command{Type: structs.SessionCreate, Session: &structs.Session{ID: testSession2, Node: "n2"}})
+	h.mustApply(structs.Command{Type: structs.SessionDestroy, Session: &structs.Session{ID: testSession2}})
+	return []string{"app/a", "app/b", "app/c/d", "other", "gone/1", "gone/2", "empty", "flags", "never", "locks/x"}
 }

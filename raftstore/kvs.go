@@ -122,12 +122,17 @@ func kvSetTxn(tx *memdb.Txn, idx uint64, in *structs.DirEntry) error {
 		e.LockIndex = old.LockIndex
 		e.Session = old.Session
 	}
+	return kvPutTxn(tx, idx, e)
+}
+
+// kvPutTxn stores a complete entry at idx.
+func kvPutTxn(tx *memdb.Txn, idx uint64, e *structs.DirEntry) error {
 	if err := tx.Insert(tableKVs, e); err != nil {
 		return err
 	}
 	// A live key no longer needs its tombstone. (First, not DeleteAll: no
 	// iterator to build on this hot path, where there is rarely one.)
-	if t, err := tx.First(tableTombstones, "id", in.Key); err != nil {
+	if t, err := tx.First(tableTombstones, "id", e.Key); err != nil {
 		return err
 	} else if t != nil {
 		if err := tx.Delete(tableTombstones, t); err != nil {

@@ -22,12 +22,14 @@ func (s *Store) watchLeadership() {
 			return
 		case leading := <-raftCh:
 			s.leaderReady.Store(false)
+			s.timers.clearAll()
 			if leading {
 				if err := s.raft.Barrier(time.Minute).Error(); err != nil {
 					s.logger.Warn("leader barrier failed", "error", err)
 					continue
 				}
 				s.leaderReady.Store(s.raft.State() == raft.Leader)
+				s.armSessionTimers()
 			}
 			s.publishLeader(leading)
 		}

@@ -2,6 +2,7 @@ package raftstore
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/minconsul/minconsul/structs"
 
@@ -16,6 +17,11 @@ const (
 	tableNodes      = "nodes"
 	tableServices   = "services"
 	tableChecks     = "checks"
+	tableSessions   = "sessions"
+	// tableLockDelays is local to each server and never snapshotted: the
+	// wall-clock time until which a key released by an invalidated
+	// session may not be locked again (Consul keeps it in memory too).
+	tableLockDelays = "lock_delays"
 )
 
 // indexEntry records the Raft index at which a table (or one service's
@@ -43,6 +49,12 @@ type serviceRecord struct {
 	NS      *structs.NodeService
 }
 
+// lockDelay is a tableLockDelays row.
+type lockDelay struct {
+	Key     string
+	Expires time.Time
+}
+
 func schema() *memdb.DBSchema {
 	return &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
 		tableIndex: {
@@ -53,6 +65,21 @@ func schema() *memdb.DBSchema {
 		},
 		tableKVs: {
 			Name: tableKVs,
+			Indexes: map[string]*memdb.IndexSchema{
+				"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Key"}},
+				// Only held keys are indexed (an empty Session is missing).
+				"session": {Name: "session", AllowMissing: true, Indexer: &memdb.StringFieldIndex{Field: "Session"}},
+			},
+		},
+		tableSessions: {
+			Name: tableSessions,
+			Indexes: map[string]*memdb.IndexSchema{
+				"id":   {Name: "id", Unique: true, Indexer: &memdb.UUIDFieldIndex{Field: "ID"}},
+				"node": {Name: "node", Indexer: &memdb.StringFieldIndex{Field: "Node", Lowercase: true}},
+			},
+		},
+		tableLockDelays: {
+			Name: tableLockDelays,
 			Indexes: map[string]*memdb.IndexSchema{
 				"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Key"}},
 			},

@@ -21,6 +21,7 @@ const (
 	recordNode
 	recordService
 	recordCheck
+	recordSession
 	recordEnd = 255
 )
 
@@ -62,6 +63,7 @@ func writeSnapshot(db *memdb.MemDB, w io.Writer) error {
 	}{
 		{tableIndex, recordIndex}, {tableKVs, recordKV}, {tableTombstones, recordTombstone},
 		{tableNodes, recordNode}, {tableServices, recordService}, {tableChecks, recordCheck},
+		{tableSessions, recordSession},
 	}
 	for _, t := range tables {
 		it, err := tx.Get(t.name, "id")
@@ -117,6 +119,8 @@ func restoreSnapshot(st *StateStore, r io.Reader) error {
 			table, obj = tableServices, &serviceRecord{}
 		case recordCheck:
 			table, obj = tableChecks, &structs.HealthCheck{}
+		case recordSession:
+			table, obj = tableSessions, &structs.Session{}
 		default:
 			return fmt.Errorf("unknown record type %d", rt)
 		}

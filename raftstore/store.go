@@ -69,8 +69,9 @@ type Store struct {
 
 	verifier    verifier
 	batcher     *groupcommit.Group[[]byte, kvOutcome]
-	leaderReady atomic.Bool  // leader whose own-term barrier has applied
-	parked      atomic.Int64 // blocking queries waiting for a change
+	timers      sessionTimers // TTL session timers, while leading
+	leaderReady atomic.Bool   // leader whose own-term barrier has applied
+	parked      atomic.Int64  // blocking queries waiting for a change
 	leaderCh    chan bool
 	stopCh      chan struct{}
 	leaderDone  chan struct{}
@@ -293,6 +294,14 @@ func (s *Store) Apply(ctx context.Context, cmd structs.Command) (uint64, any, er
 	if cmd.Type == structs.KVBatch {
 		return 0, s.applyForwarded(cmd.Batch), nil
 	}
+	// Lock delay (Consul's, checked on the leader before proposing): a
+	// key released by an invalidated session cannot be locked again yet.
+	if cmd.Type == structs.KVLock && cmd.KV != nil {
+		if until := s.State().KVLockDelay(cmd.KV.Key); time.Now().Before(until) {
+			s.logger.Debug("rejecting lock during lock-delay", "key", cmd.KV.Key, "until", until)
+			return 0, false, nil
+		}
+	}
 	buf, err := structs.Encode(&cmd)
 	if err != nil {
 		return 0, nil, fmt.Errorf("encode %s: %w", cmd.Type, err)
@@ -308,6 +317,12 @@ func (s *Store) Apply(ctx context.Context, cmd structs.Command) (uint64, any, er
 	res, _ := f.Response().(applyResult)
 	if res.Err != nil {
 		return f.Index(), nil, res.Err
+	}
+	switch cmd.Type {
+	case structs.SessionCreate:
+		s.resetSessionTimer(cmd.Session)
+	case structs.SessionDestroy:
+		s.timers.clear(cmd.Session.ID)
 	}
 	return f.Index(), res.Value, nil
 }
@@ -425,6 +440,7 @@ func (s *Store) Shutdown() error {
 			s.batcher.Close()
 			s.shutdownErr = s.raft.Shutdown().Error()
 			<-s.leaderDone
+			s.timers.clearAll()
 		}
 		for i := len(s.closers) - 1; i >= 0; i-- {
 			if err := s.closers[i](); err != nil && s.shutdownErr == nil {

@@ -28,6 +28,15 @@ const (
 	KVBatch
 )
 
+// Session lock commands (values 12-19 are this area's). KVLock sets the
+// entry and takes its lock for KV.Session; KVUnlock sets it and releases
+// the lock. Both answer false when the lock is held by another session
+// (or, for KVUnlock, not held by this one).
+const (
+	KVLock   CommandType = 12
+	KVUnlock CommandType = 13
+)
+
 func (t CommandType) String() string {
 	switch t {
 	case KVSet:
@@ -52,6 +61,10 @@ func (t CommandType) String() string {
 		return "SessionDestroy"
 	case KVBatch:
 		return "KVBatch"
+	case KVLock:
+		return "KVLock"
+	case KVUnlock:
+		return "KVUnlock"
 	}
 	return fmt.Sprintf("CommandType(%d)", uint8(t))
 }
@@ -65,6 +78,9 @@ func (t CommandType) String() string {
 //   - CatalogRegister: Register
 //   - CatalogDeregister: Deregister
 //   - KVBatch: Batch, each element an encoded KV Command
+//   - KVLock, KVUnlock: KV (Key, Flags, Value, Session)
+//   - SessionCreate: Session (ID chosen by the writer); SessionDestroy: Session.ID
+//   - TxnApply: Txn; its result is a *TxnResponse
 //
 // Apply results: KV commands give a bool (false when a CAS check failed);
 // catalog commands give nil; KVBatch gives one result per element.
@@ -74,6 +90,8 @@ type Command struct {
 	Register   *RegisterRequest   `codec:",omitempty"`
 	Deregister *DeregisterRequest `codec:",omitempty"`
 	Batch      [][]byte           `codec:",omitempty"`
+	Session    *Session           `codec:",omitempty"`
+	Txn        TxnOps             `codec:",omitempty"`
 }
 
 // handle is read-only after construction and safe for concurrent use; it

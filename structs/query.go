@@ -48,7 +48,14 @@ var (
 	ErrTooLarge   = errors.New("request too large")
 	// ErrNoServers: a client agent knows no server to send a call to.
 	ErrNoServers = errors.New("No known Consul servers")
+	// ErrRefused is a write the state refuses as Consul's server does
+	// (unknown session, missing node or check): 500 with the message.
+	ErrRefused = errors.New("refused")
 )
+
+// Refused wraps a message so that httpapi answers 500 with it, and the
+// FSM does not log it as its own failure.
+func Refused(msg string) error { return &Error{Kind: ErrRefused, Msg: msg} }
 
 // BadRequest wraps a message so that httpapi answers 400 with it.
 func BadRequest(msg string) error { return &Error{Kind: ErrBadRequest, Msg: msg} }

@@ -64,6 +64,7 @@ func commands() map[string]command {
 		"kv put":           {"Sets or updates data in the KV store", (*cli).kvPut},
 		"leave":            {"Gracefully leaves the Consul cluster and shuts down", (*cli).leaveCmd},
 		"maint":            {"Controls node or service maintenance mode", (*cli).maintCmd},
+		"lock":             {"Execute a command holding a lock", (*cli).lockCmd},
 		"members":          {"Lists the members of a Consul cluster", (*cli).membersCmd},
 		"operator":         {"Provides cluster-level tools for Consul operators", (*cli).operatorCmd},
 		"operator raft":    {"Provides cluster-level tools for Consul operators", (*cli).operatorRaftCmd},

@@ -74,7 +74,8 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 		return err
 	}
 	a.http = httpapi.New(httpapi.Config{Datacenter: a.cfg.Datacenter, NodeName: a.cfg.NodeName, UIEnabled: a.cfg.UIEnabled, UI: ui.New(),
-		KVMaxValueSize: a.cfg.KVMaxValueSize, Keyring: a.Agent},
+		KVMaxValueSize: a.cfg.KVMaxValueSize, Keyring: a.Agent,
+		TxnMaxReqLen: a.cfg.TxnMaxReqLen},
 		a.Backend(), a.Agent, a.logger.Named("http"))
 	a.wg.Add(1)
 	go func() {
