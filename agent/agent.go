@@ -43,6 +43,7 @@ type Agent struct {
 	members   *membership.Membership
 	local     *local.State
 	sync      *ae.StateSyncer
+	events    eventRing
 
 	started time.Time
 	ctx     context.Context // the agent's lifetime: its loops end with it
@@ -109,7 +110,7 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 	a.backend = backend.New(backend.Config{Store: a.store, Client: a.rpcClient,
 		Servers: func() []string { return a.members.ServerAddrs() }, Logger: a.logger.Named("backend")})
 	a.members = membership.New(a.membershipConfig(), membership.Deps{Store: a.store, Catalog: a.backend,
-		PeersAt: a.backend.PeersAt, ServerJoined: func() { a.sync.TriggerFull() }}, a.logger)
+		PeersAt: a.backend.PeersAt, ServerJoined: func() { a.sync.TriggerFull() }, UserEvent: a.onUserEvent}, a.logger)
 	if a.mux != nil {
 		a.rpcServer = rpc.NewServer(a.backend, a.logger.Named("rpc"))
 		a.wg.Add(1)

@@ -35,6 +35,8 @@ type Config struct {
 	// UI serves everything under /ui/ when UIEnabled (package ui's handler);
 	// nil serves nothing there.
 	UI http.Handler
+	// Events serves /v1/event/* (nil: no such routes).
+	Events Events
 }
 
 // Backend is what httpapi reads, writes and operates through: all of the
@@ -160,6 +162,11 @@ func (s *Server) routes() {
 		s.handle("/v1/agent/leave", (*Server).agentLeave, put)
 		s.handle("/v1/agent/force-leave/", (*Server).agentForceLeave, put)
 		s.handle("/v1/agent/reload", (*Server).agentReload, put)
+	}
+
+	if s.cfg.Events != nil {
+		s.handle("/v1/event/fire/", (*Server).eventFire, put)
+		s.handle("/v1/event/list", (*Server).eventList, get)
 	}
 
 	// Longest prefix first, so /v1/agent/service/deregister/ wins over

@@ -73,6 +73,9 @@ type Deps struct {
 	// ServerJoined is called when another server (re)appears in gossip:
 	// the catalog may have lost this node's entries (a restarted cluster).
 	ServerJoined func()
+	// UserEvent receives every user event gossip delivers (the encoded
+	// event and serf's Lamport time), including this agent's own.
+	UserEvent func(payload []byte, ltime uint64)
 }
 
 // Membership is one agent's gossip member and leader duties.
@@ -89,6 +92,7 @@ type Membership struct {
 	bootstrapped atomic.Bool
 	reapMu       sync.Mutex
 	reaped       map[string]string // serf-reaped member name -> node ID
+	loneLTime    atomic.Uint64     // a lone agent's own event clock
 
 	ctx  context.Context
 	wg   sync.WaitGroup
@@ -243,6 +247,10 @@ func (ms *Membership) serfEventLoop() {
 		case <-ms.ctx.Done():
 			return
 		case ev := <-ms.serfEvents:
+			if ue, ok := ev.(serf.UserEvent); ok {
+				ms.onUserEvent(ue)
+				continue
+			}
 			me, ok := ev.(serf.MemberEvent)
 			if !ok {
 				continue

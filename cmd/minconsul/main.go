@@ -71,6 +71,8 @@ func commands() map[string]command {
 		"snapshot restore": {"Restores snapshot of Consul server state", (*cli).snapshotRestore},
 		"snapshot save":    {"Saves snapshot of Consul server state", (*cli).snapshotSave},
 		"version":          {"Prints the Consul version", (*cli).versionCmd},
+		"event":            {"Fire a new event", (*cli).eventCmd},
+		"watch":            {"Watch for changes in Consul", (*cli).watchCmd},
 	}
 }
 

@@ -73,7 +73,8 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 	if err := a.Agent.Start(ctx); err != nil {
 		return err
 	}
-	a.http = httpapi.New(httpapi.Config{Datacenter: a.cfg.Datacenter, NodeName: a.cfg.NodeName, UIEnabled: a.cfg.UIEnabled, UI: ui.New()},
+	a.http = httpapi.New(httpapi.Config{Datacenter: a.cfg.Datacenter, NodeName: a.cfg.NodeName, UIEnabled: a.cfg.UIEnabled, UI: ui.New(),
+		Events: a.Agent},
 		a.Backend(), a.Agent, a.logger.Named("http"))
 	a.wg.Add(1)
 	go func() {
