@@ -108,7 +108,7 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 		}
 	}
 	a.backend = backend.New(backend.Config{Store: a.store, Client: a.rpcClient,
-		Servers: func() []string { return a.members.ServerAddrs() }, Logger: a.logger.Named("backend")})
+		Servers: func() []string { return a.members.ServerAddrs() }, Logger: a.logger.Named("backend"), Metrics: a.cfg.Metrics})
 	a.members = membership.New(a.membershipConfig(), membership.Deps{Store: a.store, Catalog: a.backend,
 		PeersAt: a.backend.PeersAt, ServerJoined: func() { a.sync.TriggerFull() }, UserEvent: a.onUserEvent}, a.logger)
 	if a.mux != nil {
@@ -172,8 +172,8 @@ func (a *Agent) startServer(ctx context.Context) error {
 	rcfg := raftstore.Config{
 		NodeID: a.cfg.NodeID, NodeName: a.cfg.NodeName, DataDir: a.cfg.DataDir, Dev: a.cfg.Dev,
 		Bootstrap:      a.cfg.Bootstrap || a.cfg.BootstrapExpect == 1 || (a.cfg.Dev && a.cfg.BootstrapExpect == 0),
-		RaftMultiplier: a.cfg.RaftMultiplier,
-		NodeNameOf:     func(id string) string { return a.members.NodeNameOf(id) },
+		RaftMultiplier: a.cfg.RaftMultiplier, Metrics: a.cfg.Metrics,
+		NodeNameOf: func(id string) string { return a.members.NodeNameOf(id) },
 	}
 	if !a.lone() {
 		ln, err := net.Listen("tcp", net.JoinHostPort(a.cfg.BindAddr, strconv.Itoa(a.cfg.ServerPort)))

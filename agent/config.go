@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/minconsul/minconsul/agent/membership"
+	"github.com/minconsul/minconsul/internal/telemetry"
 	"github.com/minconsul/minconsul/structs"
 )
 
@@ -67,6 +68,12 @@ type Config struct {
 	// SelfSections are extra top-level sections of /v1/agent/self from
 	// parts wired next to the agent (cmd adds "Registrar").
 	SelfSections map[string]func() any
+
+	// Telemetry shapes the agent's metrics (Consul's telemetry block).
+	Telemetry telemetry.Config
+	// Metrics is the agent's metrics instance, made by cmd/minconsul/wire
+	// from Telemetry; nil records nothing.
+	Metrics *telemetry.Metrics
 }
 
 // GossipConfig is Consul's gossip_lan block.

@@ -31,6 +31,7 @@ func (b *Backend) forward(ctx context.Context, method string, hop int, read bool
 		var err error = structs.ErrNoLeader
 		addr := pick()
 		if addr != "" {
+			b.metrics.IncrCounter(keyClientRPC, 1)
 			err = b.client.Call(ctx, addr, method, hop, read, args, reply)
 		}
 		if err == nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/miekg/dns"
 
+	"github.com/minconsul/minconsul/internal/telemetry"
 	"github.com/minconsul/minconsul/structs"
 )
 
@@ -207,4 +208,55 @@ func BenchmarkAnswer_SRV(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkMetricsCost_DNS is the A/B of the metrics sink on DNS: two
+// servers over the same store, one recording consul.dns.domain_query, in
+// interleaved rounds. cost = with / without time (1.03 is a 3 % cost).
+func BenchmarkMetricsCost_DNS(b *testing.B) {
+	st := newTestStoreWithLogger(b, hclog.NewNullLogger())
+	for i := range benchInstances {
+		node := fmt.Sprintf("node-%d", i)
+		register(b, st, &structs.RegisterRequest{Node: node, Address: fmt.Sprintf("10.0.0.%d", i+1),
+			Service: &structs.NodeService{ID: "web", Service: "web", Port: 8000 + i, Tags: []string{"v1"}},
+			Checks: structs.HealthChecks{serfCheck(node, structs.HealthPassing),
+				svcCheck(node, "web-check", "web", structs.HealthPassing)}})
+	}
+	met, err := telemetry.New(telemetry.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := func(m *telemetry.Metrics) string {
+		s, err := New(Config{Datacenter: "dc1", NodeName: "node-0", AllowStale: true, Metrics: m}, lone(b, st), hclog.NewNullLogger())
+		if err != nil {
+			b.Fatal(err)
+		}
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Start(pc, nil); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(s.Shutdown)
+		return pc.LocalAddr().String()
+	}
+	q := question("web.service.consul.", dns.TypeSRV)
+	const clients, round = 2, 500
+	withPool, withoutPool := dialPool(b, start(met), clients), dialPool(b, start(nil), clients)
+	var tWith, tWithout time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if i%2 == 0 {
+			tWithout += runRound(b, withoutPool, q, round)
+			tWith += runRound(b, withPool, q, round)
+		} else {
+			tWith += runRound(b, withPool, q, round)
+			tWithout += runRound(b, withoutPool, q, round)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(tWith)/float64(tWithout), "cost")
+	b.ReportMetric(float64(tWith.Nanoseconds())/float64(b.N*round), "with-ns/q")
+	b.ReportMetric(float64(tWithout.Nanoseconds())/float64(b.N*round), "without-ns/q")
 }

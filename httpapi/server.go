@@ -24,6 +24,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/minconsul/minconsul/backend"
+	"github.com/minconsul/minconsul/internal/telemetry"
 	"github.com/minconsul/minconsul/structs"
 )
 
@@ -37,6 +38,10 @@ type Config struct {
 	UI http.Handler
 	// Events serves /v1/event/* (nil: no such routes).
 	Events Events
+	// Metrics is the agent's metrics: every request's consul.api.http
+	// timer goes to it, /v1/agent/metrics shows it (nil: nothing recorded,
+	// an empty summary).
+	Metrics *telemetry.Metrics
 }
 
 // Backend is what httpapi reads, writes and operates through: all of the
@@ -92,6 +97,9 @@ type route struct {
 	methods []string
 	allow   string // "OPTIONS,GET,..." as Consul sends it
 	fn      handlerFunc
+	// labels of the consul.api.http timer by method (built once: no
+	// allocation per request).
+	labels map[string][]telemetry.Label
 }
 
 // New builds the API server. agent may be nil (no /v1/agent/* routes).
@@ -107,7 +115,12 @@ func New(cfg Config, backend Backend, agent Agent, logger hclog.Logger) *Server 
 
 func (s *Server) handle(pattern string, fn handlerFunc, methods ...string) {
 	rt := &route{pattern: pattern, methods: methods, fn: fn,
-		allow: strings.Join(append([]string{"OPTIONS"}, methods...), ",")}
+		allow: strings.Join(append([]string{"OPTIONS"}, methods...), ","), labels: map[string][]telemetry.Label{}}
+	// Consul's path label: the route pattern, slashes as underscores.
+	path := strings.ReplaceAll(strings.TrimPrefix(pattern, "/"), "/", "_")
+	for _, m := range methods {
+		rt.labels[m] = []telemetry.Label{{Name: "method", Value: m}, {Name: "path", Value: path}}
+	}
 	if strings.HasSuffix(pattern, "/") {
 		s.prefixes = append(s.prefixes, rt)
 		return
@@ -168,6 +181,7 @@ func (s *Server) routes() {
 		s.handle("/v1/event/fire/", (*Server).eventFire, put)
 		s.handle("/v1/event/list", (*Server).eventList, get)
 	}
+	s.handle("/v1/agent/metrics", (*Server).agentMetrics, get)
 
 	// Longest prefix first, so /v1/agent/service/deregister/ wins over
 	// /v1/agent/service/ (ServeMux's rule).
@@ -226,6 +240,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		q.query = vals
+	}
+	if s.cfg.Metrics != nil {
+		defer s.cfg.Metrics.MeasureSince(keyHTTP, time.Now(), rt.labels[r.Method]...)
 	}
 	if s.logger.IsDebug() {
 		start := time.Now()
