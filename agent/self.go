@@ -33,6 +33,7 @@ func (a *Agent) Self() map[string]any {
 	if a.store != nil {
 		stats["raft"] = a.store.Stats()
 	}
+	a.addStats(stats)
 	self := map[string]any{
 		"Config": map[string]any{
 			"Datacenter": a.cfg.Datacenter, "PrimaryDatacenter": a.cfg.Datacenter, "NodeName": a.cfg.NodeName,

@@ -42,6 +42,8 @@ type Config struct {
 	// timer goes to it, /v1/agent/metrics shows it (nil: nothing recorded,
 	// an empty summary).
 	Metrics *telemetry.Metrics
+	// Logs is the agent's logger, for /v1/agent/monitor (nil: no route).
+	Logs LogSinks
 }
 
 // Backend is what httpapi reads, writes and operates through: all of the
@@ -182,6 +184,9 @@ func (s *Server) routes() {
 		s.handle("/v1/event/list", (*Server).eventList, get)
 	}
 	s.handle("/v1/agent/metrics", (*Server).agentMetrics, get)
+	if s.cfg.Logs != nil {
+		s.handle("/v1/agent/monitor", (*Server).agentMonitor, get)
+	}
 
 	// Longest prefix first, so /v1/agent/service/deregister/ wins over
 	// /v1/agent/service/ (ServeMux's rule).

@@ -2,6 +2,7 @@ package membership
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/serf/serf"
@@ -31,4 +32,15 @@ func (ms *Membership) onUserEvent(ue serf.UserEvent) {
 		return
 	}
 	ms.deps.UserEvent(ue.Payload, uint64(ue.LTime))
+}
+
+// Stats is the serf_lan section of /v1/agent/self's Stats (serf's own
+// counters); a lone agent reports itself as its only member.
+func (ms *Membership) Stats() map[string]string {
+	if ms.serf == nil {
+		return map[string]string{"members": "1", "failed": "0", "left": "0", "health_score": "0",
+			"member_time": "1", "event_time": strconv.FormatUint(ms.loneLTime.Load()+1, 10), "query_time": "1",
+			"intent_queue": "0", "event_queue": "0", "query_queue": "0", "encrypted": "false", "coordinate_resets": "0"}
+	}
+	return ms.serf.Stats()
 }

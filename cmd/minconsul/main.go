@@ -73,6 +73,8 @@ func commands() map[string]command {
 		"version":          {"Prints the Consul version", (*cli).versionCmd},
 		"event":            {"Fire a new event", (*cli).eventCmd},
 		"watch":            {"Watch for changes in Consul", (*cli).watchCmd},
+		"info":             {"Provides debugging information for operators.", (*cli).infoCmd},
+		"monitor":          {"Stream logs from a Consul agent", (*cli).monitorCmd},
 	}
 }
 

@@ -82,8 +82,14 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 	if err := a.Agent.Start(ctx); err != nil {
 		return err
 	}
+	// /v1/agent/monitor attaches to the logger when it takes sinks (the
+	// binary's and the tests' loggers do).
+	var logs httpapi.LogSinks
+	if il, ok := a.logger.(hclog.InterceptLogger); ok {
+		logs = il
+	}
 	a.http = httpapi.New(httpapi.Config{Datacenter: a.cfg.Datacenter, NodeName: a.cfg.NodeName, UIEnabled: a.cfg.UIEnabled, UI: ui.New(),
-		Events: a.Agent, Metrics: a.metrics},
+		Events: a.Agent, Metrics: a.metrics, Logs: logs},
 		a.Backend(), a.Agent, a.logger.Named("http"))
 	a.wg.Add(1)
 	go func() {
