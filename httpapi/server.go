@@ -184,6 +184,7 @@ func (s *Server) routes() {
 		s.handle("/v1/event/list", (*Server).eventList, get)
 	}
 	s.handle("/v1/agent/metrics", (*Server).agentMetrics, get)
+	s.handle("/v1/operator/raft/transfer-leader", (*Server).operatorRaftTransferLeader, http.MethodPost, put)
 	if s.cfg.Logs != nil {
 		s.handle("/v1/agent/monitor", (*Server).agentMonitor, get)
 	}

@@ -383,6 +383,14 @@ func (ms *Membership) ForceLeave(ctx context.Context, node string) error {
 	if ms.serf == nil {
 		return structs.BadRequest("this -dev agent runs without gossip; there is no member to force out")
 	}
+	// Serf ignores a name it does not know; Consul refuses it.
+	known := false
+	for _, m := range ms.serf.Members() {
+		known = known || m.Name == node
+	}
+	if !known {
+		return fmt.Errorf("agent: No node found with name '%s'", node)
+	}
 	if err := ms.serf.RemoveFailedNode(node); err != nil {
 		return fmt.Errorf("force-leave %s: %w", node, err)
 	}

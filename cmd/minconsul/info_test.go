@@ -24,3 +24,14 @@ func TestInfo_Sections(t *testing.T) {
 		t.Errorf("sections not sorted:\n%s", out)
 	}
 }
+
+func TestCatalogDatacenters(t *testing.T) {
+	a := testagent.Start(t, testagent.Options{NodeName: "dc1node"})
+	rc, out, errOut := runCLI(t, "", "catalog", "datacenters", "-http-addr="+a.HTTPAddr())
+	if rc != 0 || out != "dc1\n" {
+		t.Fatalf("catalog datacenters: %d %q %q", rc, out, errOut)
+	}
+	if rc, _, errOut := runCLI(t, "", "catalog", "datacenters", "-http-addr="+a.HTTPAddr(), "x"); rc != 1 || errOut != "Too many arguments (expected 0, got 1)\n" {
+		t.Fatalf("extra arg: %d %q", rc, errOut)
+	}
+}

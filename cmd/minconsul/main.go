@@ -75,6 +75,9 @@ func commands() map[string]command {
 		"watch":            {"Watch for changes in Consul", (*cli).watchCmd},
 		"info":             {"Provides debugging information for operators.", (*cli).infoCmd},
 		"monitor":          {"Stream logs from a Consul agent", (*cli).monitorCmd},
+
+		// Names longer than the column above sit apart, so gofmt keeps it.
+		"catalog datacenters": {"Lists all known datacenters", (*cli).catalogDatacenters},
 	}
 }
 
