@@ -24,10 +24,14 @@ type Config struct {
 
 	BindAddr      string // IP gossip and Raft bind to
 	AdvertiseAddr string // IP other nodes and DNS answers use for this node
-	HTTPAddr      string // host:port; port 0 picks a free one (tests)
-	DNSAddr       string // host:port, UDP and TCP; port 0 picks one
-	ServerPort    int    // Raft (and later RPC) port; 0 picks one
-	SerfLANPort   int
+	HTTPAddr      string // host:port (port 0 picks a free one) or unix:///path
+	// UnixSockets sets the HTTP socket file's mode (octal), user and group
+	// (names or numeric IDs) when HTTPAddr is unix:// (Consul's
+	// unix_sockets); empty fields leave them as created.
+	UnixSockets UnixSocketConfig
+	DNSAddr     string // host:port, UDP and TCP; port 0 picks one
+	ServerPort  int    // Raft (and later RPC) port; 0 picks one
+	SerfLANPort int
 
 	StartJoin []string
 	RetryJoin []string
@@ -90,4 +94,9 @@ type DNSConfig struct {
 	EnableTruncate  bool
 	Recursors       []string // host[:port]; port 53 when absent
 	RecursorTimeout time.Duration
+}
+
+// UnixSocketConfig is Consul's unix_sockets block.
+type UnixSocketConfig struct {
+	Mode, User, Group string
 }

@@ -70,8 +70,8 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 			a.Shutdown()
 		}
 	}()
-	if a.httpLn, err = net.Listen("tcp", a.cfg.HTTPAddr); err != nil {
-		return fmt.Errorf("http listen %s: %w", a.cfg.HTTPAddr, err)
+	if a.httpLn, err = listenHTTP(a.cfg.HTTPAddr, a.cfg.UnixSockets); err != nil {
+		return err
 	}
 	if err := a.listenDNS(); err != nil {
 		return err
@@ -140,10 +140,14 @@ func dnsConfig(cfg *agent.Config) dnsserver.Config {
 	}
 }
 
-// HTTPAddr is the bound HTTP address (host:port).
+// HTTPAddr is the bound HTTP address: host:port, or unix:///path for a
+// socket (the form consul/api clients and -http-addr take).
 func (a *Agent) HTTPAddr() string {
 	if a.httpLn == nil {
 		return ""
+	}
+	if a.httpLn.Addr().Network() == "unix" {
+		return unixPrefix + a.httpLn.Addr().String()
 	}
 	return a.httpLn.Addr().String()
 }

@@ -1,0 +1,82 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/minconsul/minconsul/agent"
+)
+
+// unixSockets reads Consul's unix_sockets block (mode, user, group of the
+// HTTP API's socket file when addresses.http is unix://).
+func (d *decoder) unixSockets(r *rawConfig, key string, v any) error {
+	m, err := d.object(key, v)
+	if err != nil {
+		return err
+	}
+	for _, k := range sortedKeys(m) {
+		p := key + "." + k
+		switch k {
+		case "mode":
+			r.SocketMode, err = d.str(p, m[k])
+		case "user":
+			r.SocketUser, err = d.str(p, m[k])
+		case "group":
+			r.SocketGroup, err = d.str(p, m[k])
+		default:
+			d.ignore(p)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// telemetry reads the parts of Consul's telemetry block minconsul's
+// metrics honour.
+func (d *decoder) telemetry(r *rawConfig, key string, v any) error {
+	m, err := d.object(key, v)
+	if err != nil {
+		return err
+	}
+	for _, k := range sortedKeys(m) {
+		p := key + "." + k
+		switch k {
+		case "disable_hostname":
+			r.TelemetryDisableHostname, err = d.boolean(p, m[k])
+		case "prometheus_retention_time":
+			r.PrometheusRetention, err = d.duration(p, m[k])
+		default:
+			d.ignore(p)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// buildSockets checks unix_sockets (Consul's messages) into the agent's
+// config.
+func buildSockets(cfg *agent.Config, r *rawConfig) error {
+	if r.SocketMode != nil && *r.SocketMode != "" {
+		if _, err := strconv.ParseUint(*r.SocketMode, 8, 32); err != nil {
+			return fmt.Errorf("invalid mode specified: %v", *r.SocketMode)
+		}
+		cfg.UnixSockets.Mode = *r.SocketMode
+	}
+	if r.SocketUser != nil {
+		cfg.UnixSockets.User = *r.SocketUser
+	}
+	if r.SocketGroup != nil {
+		cfg.UnixSockets.Group = *r.SocketGroup
+	}
+	if r.TelemetryDisableHostname != nil {
+		cfg.Telemetry.DisableHostname = *r.TelemetryDisableHostname
+	}
+	if r.PrometheusRetention != nil {
+		cfg.Telemetry.PrometheusRetention = *r.PrometheusRetention
+	}
+	return nil
+}
