@@ -152,6 +152,11 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 		defer a.wg.Done()
 		a.sync.Run(a.ctx, ready)
 	}()
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.coordinateLoop(a.ctx)
+	}()
 	return nil
 }
 

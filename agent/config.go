@@ -73,6 +73,11 @@ type Config struct {
 	// parts wired next to the agent (cmd adds "Registrar").
 	SelfSections map[string]func() any
 
+	// CoordinateInterval is how often the agent sends its network
+	// coordinate to the servers (Consul's sync_coordinate_interval_min);
+	// 0: 15s.
+	CoordinateInterval time.Duration
+
 	// Telemetry shapes the agent's metrics (Consul's telemetry block).
 	Telemetry telemetry.Config
 	// Metrics is the agent's metrics instance, made by cmd/minconsul/wire

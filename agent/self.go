@@ -49,7 +49,7 @@ func (a *Agent) Self() map[string]any {
 			"UIConfig": map[string]any{"Enabled": a.cfg.UIEnabled}, "EnableScriptChecks": a.cfg.EnableScriptChecks,
 			"RaftMultiplier": a.cfg.RaftMultiplier, "Uptime": time.Since(a.started).Round(time.Second).String(),
 		},
-		"Coord":  nil,
+		"Coord":  a.members.Coordinate(),
 		"Member": a.members.Member(),
 		"Stats":  stats,
 		"Meta":   map[string]string{"consul-network-segment": ""},

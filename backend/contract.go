@@ -24,6 +24,7 @@ type Reader interface {
 	CatalogReader
 	HealthReader
 	StatusReader
+	CoordinateReader
 }
 
 // Writer replicates a command through the leader and answers its index and

@@ -25,6 +25,7 @@ type rawConfig struct {
 	// unix_sockets and telemetry (sockets.go)
 	SocketMode, SocketUser, SocketGroup *string
 	TelemetryDisableHostname            *bool
+	CoordinateInterval                  *time.Duration
 	PrometheusRetention                 *time.Duration
 
 	HTTPPort    *int
@@ -143,6 +144,8 @@ func (d *decoder) decodeConfig(m map[string]any) (*rawConfig, error) {
 			err = d.addresses(r, k, v)
 		case "ports":
 			err = d.ports(r, k, v)
+		case "sync_coordinate_interval_min":
+			r.CoordinateInterval, err = d.duration(k, v)
 		case "unix_sockets":
 			err = d.unixSockets(r, k, v)
 		case "telemetry":

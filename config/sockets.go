@@ -72,6 +72,9 @@ func buildSockets(cfg *agent.Config, r *rawConfig) error {
 	if r.SocketGroup != nil {
 		cfg.UnixSockets.Group = *r.SocketGroup
 	}
+	if r.CoordinateInterval != nil {
+		cfg.CoordinateInterval = *r.CoordinateInterval
+	}
 	if r.TelemetryDisableHostname != nil {
 		cfg.Telemetry.DisableHostname = *r.TelemetryDisableHostname
 	}

@@ -131,6 +131,9 @@ func (s *Server) catalogNodes(q *request) error {
 	if err != nil {
 		return err
 	}
+	if err := nearSort(s, q, nodes, func(n *structs.Node) string { return n.Node }); err != nil {
+		return err
+	}
 	if nodes == nil {
 		nodes = structs.Nodes{}
 	}
@@ -170,6 +173,9 @@ func (s *Server) catalogServiceNodes(q *request) error {
 			sn = &c
 		}
 		out = append(out, sn)
+	}
+	if err := nearSort(s, q, out, func(n *structs.ServiceNode) string { return n.Node }); err != nil {
+		return err
 	}
 	return writeJSON(q, out)
 }

@@ -29,6 +29,14 @@ func (s *Server) healthServiceNodes(q *request) error {
 		row.Checks = checksWithTags(row.Checks)
 		out = append(out, row)
 	}
+	if err := nearSort(s, q, out, func(n structs.CheckServiceNode) string {
+		if n.Node == nil {
+			return ""
+		}
+		return n.Node.Node
+	}); err != nil {
+		return err
+	}
 	return writeJSON(q, out)
 }
 

@@ -44,6 +44,9 @@ type Config struct {
 	Metrics *telemetry.Metrics
 	// Logs is the agent's logger, for /v1/agent/monitor (nil: no route).
 	Logs LogSinks
+	// Coordinates is the agent's view of network coordinates, for
+	// /v1/coordinate/* and ?near (nil: no such routes, ?near ignored).
+	Coordinates CoordinateAgent
 }
 
 // Backend is what httpapi reads, writes and operates through: all of the
@@ -185,6 +188,12 @@ func (s *Server) routes() {
 	}
 	s.handle("/v1/agent/metrics", (*Server).agentMetrics, get)
 	s.handle("/v1/operator/raft/transfer-leader", (*Server).operatorRaftTransferLeader, http.MethodPost, put)
+	if s.cfg.Coordinates != nil {
+		s.handle("/v1/coordinate/datacenters", (*Server).coordinateDatacenters, get)
+		s.handle("/v1/coordinate/nodes", (*Server).coordinateNodes, get)
+		s.handle("/v1/coordinate/node/", (*Server).coordinateNode, get)
+		s.handle("/v1/coordinate/update", (*Server).coordinateUpdate, put)
+	}
 	if s.cfg.Logs != nil {
 		s.handle("/v1/agent/monitor", (*Server).agentMonitor, get)
 	}

@@ -81,6 +81,8 @@ func (f *FSM) applyCommand(idx uint64, cmd *structs.Command) (any, error) {
 			return nil, structs.BadRequest("CatalogRegister: missing request")
 		}
 		result, err = nil, ensureRegistrationTxn(tx, idx, cmd.Register)
+	case cmd.Type == structs.CoordinateBatchUpdate:
+		result, err = nil, coordinateBatchUpdateTxn(tx, idx, cmd.Coordinates)
 	case cmd.Type == structs.CatalogDeregister:
 		if cmd.Deregister == nil {
 			return nil, structs.BadRequest("CatalogDeregister: missing request")

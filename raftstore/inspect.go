@@ -22,6 +22,7 @@ type RecordStat struct {
 var recordNames = map[recordType]string{
 	recordIndex: "Index", recordKV: "KVS", recordTombstone: "Tombstone",
 	recordNode: "Register", recordService: "Register", recordCheck: "Register",
+	recordCoordinate: "CoordinateBatchUpdate",
 }
 
 // InspectState counts the records of a snapshot's state (an archive's

@@ -45,6 +45,7 @@ type serviceRecord struct {
 
 func schema() *memdb.DBSchema {
 	return &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
+		tableCoordinates: coordinatesTable(),
 		tableIndex: {
 			Name: tableIndex,
 			Indexes: map[string]*memdb.IndexSchema{

@@ -62,6 +62,7 @@ func writeSnapshot(db *memdb.MemDB, w io.Writer) error {
 	}{
 		{tableIndex, recordIndex}, {tableKVs, recordKV}, {tableTombstones, recordTombstone},
 		{tableNodes, recordNode}, {tableServices, recordService}, {tableChecks, recordCheck},
+		{tableCoordinates, recordCoordinate},
 	}
 	for _, t := range tables {
 		it, err := tx.Get(t.name, "id")
@@ -117,6 +118,8 @@ func restoreSnapshot(st *StateStore, r io.Reader) error {
 			table, obj = tableServices, &serviceRecord{}
 		case recordCheck:
 			table, obj = tableChecks, &structs.HealthCheck{}
+		case recordCoordinate:
+			table, obj = tableCoordinates, &structs.CoordinateEntry{}
 		default:
 			return fmt.Errorf("unknown record type %d", rt)
 		}

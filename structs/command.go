@@ -52,6 +52,8 @@ func (t CommandType) String() string {
 		return "SessionDestroy"
 	case KVBatch:
 		return "KVBatch"
+	case CoordinateBatchUpdate:
+		return "CoordinateBatchUpdate"
 	}
 	return fmt.Sprintf("CommandType(%d)", uint8(t))
 }
@@ -74,6 +76,8 @@ type Command struct {
 	Register   *RegisterRequest   `codec:",omitempty"`
 	Deregister *DeregisterRequest `codec:",omitempty"`
 	Batch      [][]byte           `codec:",omitempty"`
+	// Coordinates: CoordinateBatchUpdate (structs/coordinate.go).
+	Coordinates Coordinates `codec:",omitempty"`
 }
 
 // handle is read-only after construction and safe for concurrent use; it

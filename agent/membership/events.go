@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hashicorp/serf/coordinate"
 	"github.com/hashicorp/serf/serf"
 )
 
@@ -43,4 +44,34 @@ func (ms *Membership) Stats() map[string]string {
 			"intent_queue": "0", "event_queue": "0", "query_queue": "0", "encrypted": "false", "coordinate_resets": "0"}
 	}
 	return ms.serf.Stats()
+}
+
+// Coordinate is this agent's network coordinate: serf's Vivaldi estimate,
+// or for a lone agent (no gossip, nobody to measure) the origin.
+func (ms *Membership) Coordinate() *coordinate.Coordinate {
+	if ms.serf == nil {
+		return coordinate.NewCoordinate(coordinate.DefaultConfig())
+	}
+	c, err := ms.serf.GetCoordinate()
+	if err != nil {
+		return nil
+	}
+	return c
+}
+
+// ServerNames lists the alive servers' node names (this one included).
+func (ms *Membership) ServerNames() []string {
+	if ms.serf == nil {
+		if ms.cfg.Server {
+			return []string{ms.cfg.NodeName}
+		}
+		return nil
+	}
+	var out []string
+	for _, m := range ms.serverMembers() {
+		if m.status == serf.StatusAlive {
+			out = append(out, m.name)
+		}
+	}
+	return out
 }

@@ -89,7 +89,7 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 		logs = il
 	}
 	a.http = httpapi.New(httpapi.Config{Datacenter: a.cfg.Datacenter, NodeName: a.cfg.NodeName, UIEnabled: a.cfg.UIEnabled, UI: ui.New(),
-		Events: a.Agent, Metrics: a.metrics, Logs: logs},
+		Events: a.Agent, Metrics: a.metrics, Logs: logs, Coordinates: a.Agent},
 		a.Backend(), a.Agent, a.logger.Named("http"))
 	a.wg.Add(1)
 	go func() {
