@@ -10,47 +10,43 @@ import (
 // unixSockets reads Consul's unix_sockets block (mode, user, group of the
 // HTTP API's socket file when addresses.http is unix://).
 func (d *decoder) unixSockets(r *rawConfig, key string, v any) error {
-	m, err := d.object(key, v)
-	if err != nil {
-		return err
-	}
-	for _, k := range sortedKeys(m) {
-		p := key + "." + k
-		switch k {
-		case "mode":
-			r.SocketMode, err = d.str(p, m[k])
-		case "user":
-			r.SocketUser, err = d.str(p, m[k])
-		case "group":
-			r.SocketGroup, err = d.str(p, m[k])
-		default:
-			d.ignore(p)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return d.block(key, v, map[string]func(string, any) error{
+		"mode":  func(p string, v any) (err error) { r.SocketMode, err = d.str(p, v); return },
+		"user":  func(p string, v any) (err error) { r.SocketUser, err = d.str(p, v); return },
+		"group": func(p string, v any) (err error) { r.SocketGroup, err = d.str(p, v); return },
+	})
 }
 
 // telemetry reads the parts of Consul's telemetry block minconsul's
 // metrics honour.
 func (d *decoder) telemetry(r *rawConfig, key string, v any) error {
+	return d.block(key, v, map[string]func(string, any) error{
+		"disable_hostname": func(p string, v any) (err error) {
+			r.TelemetryDisableHostname, err = d.boolean(p, v)
+			return
+		},
+		"prometheus_retention_time": func(p string, v any) (err error) {
+			r.PrometheusRetention, err = d.duration(p, v)
+			return
+		},
+	})
+}
+
+// block decodes an object key by key through set; keys it does not name
+// are ignored with the usual warning.
+func (d *decoder) block(key string, v any, set map[string]func(p string, v any) error) error {
 	m, err := d.object(key, v)
 	if err != nil {
 		return err
 	}
 	for _, k := range sortedKeys(m) {
 		p := key + "." + k
-		switch k {
-		case "disable_hostname":
-			r.TelemetryDisableHostname, err = d.boolean(p, m[k])
-		case "prometheus_retention_time":
-			r.PrometheusRetention, err = d.duration(p, m[k])
-		default:
+		f, ok := set[k]
+		if !ok {
 			d.ignore(p)
+			continue
 		}
-		if err != nil {
+		if err := f(p, m[k]); err != nil {
 			return err
 		}
 	}

@@ -86,3 +86,22 @@ func TestUnixSocket_RefusesOtherFile(t *testing.T) {
 }
 
 func newTestWireAgent(cfg *agent.Config) (*wire.Agent, error) { return wire.New(cfg, nil) }
+
+// unix_sockets naming a user that does not exist stops the start.
+func TestUnixSocket_UnknownUser(t *testing.T) {
+	dir, err := os.MkdirTemp("", "mcsock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	cfg := testagent.DefaultConfig("sock3")
+	cfg.HTTPAddr = "unix://" + filepath.Join(dir, "s")
+	cfg.UnixSockets = agent.UnixSocketConfig{User: "no-such-user-mc"}
+	a, err := newTestWireAgent(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(t.Context()); err == nil || !strings.Contains(err.Error(), "invalid user specified: no-such-user-mc") {
+		t.Fatalf("start: %v", err)
+	}
+}

@@ -47,32 +47,25 @@ func listenHTTP(addr string, sock agent.UnixSocketConfig) (net.Listener, error) 
 
 // setSocketPermissions applies unix_sockets to the socket file.
 func setSocketPermissions(path string, sock agent.UnixSocketConfig) error {
-	uid, gid := -1, -1
-	if sock.User != "" {
-		id, err := lookupID(sock.User, func(n string) (string, error) {
-			u, err := user.Lookup(n)
-			if err != nil {
-				return "", err
-			}
-			return u.Uid, nil
-		})
+	uid, err := lookupID("user", sock.User, func(n string) (string, error) {
+		u, err := user.Lookup(n)
 		if err != nil {
-			return fmt.Errorf("invalid user specified: %v", sock.User)
+			return "", err
 		}
-		uid = id
+		return u.Uid, nil
+	})
+	if err != nil {
+		return err
 	}
-	if sock.Group != "" {
-		id, err := lookupID(sock.Group, func(n string) (string, error) {
-			g, err := user.LookupGroup(n)
-			if err != nil {
-				return "", err
-			}
-			return g.Gid, nil
-		})
+	gid, err := lookupID("group", sock.Group, func(n string) (string, error) {
+		g, err := user.LookupGroup(n)
 		if err != nil {
-			return fmt.Errorf("invalid group specified: %v", sock.Group)
+			return "", err
 		}
-		gid = id
+		return g.Gid, nil
+	})
+	if err != nil {
+		return err
 	}
 	if uid != -1 || gid != -1 {
 		if err := os.Chown(path, uid, gid); err != nil {
@@ -91,14 +84,21 @@ func setSocketPermissions(path string, sock agent.UnixSocketConfig) error {
 	return nil
 }
 
-// lookupID takes a numeric ID as it is, or resolves a name.
-func lookupID(s string, byName func(string) (string, error)) (int, error) {
+// lookupID takes a numeric ID as it is or resolves a name; "" is -1
+// (leave it).
+func lookupID(kind, s string, byName func(string) (string, error)) (int, error) {
+	if s == "" {
+		return -1, nil
+	}
 	if id, err := strconv.Atoi(s); err == nil {
 		return id, nil
 	}
 	idStr, err := byName(s)
-	if err != nil {
-		return 0, err
+	if err == nil {
+		var id int
+		if id, err = strconv.Atoi(idStr); err == nil {
+			return id, nil
+		}
 	}
-	return strconv.Atoi(idStr)
+	return 0, fmt.Errorf("invalid %s specified: %v", kind, s)
 }
