@@ -66,7 +66,8 @@ func TestCoordinates_GossipNearAndRTT(t *testing.T) {
 	dist := map[string]float64{"src": 0, "n1": 0.05, "n2": 0.01, "n3": 0.2}
 	for _, n := range []string{"src", "n1", "n2", "n3", "n4"} {
 		if _, err := c.Catalog().Register(&api.CatalogRegistration{Node: n, Address: "10.0.0.1",
-			Service: &api.AgentService{Service: "geo", Port: 1}}, nil); err != nil {
+			Service: &api.AgentService{ID: "geo", Service: "geo", Port: 1},
+			Check:   &api.AgentCheck{CheckID: "geo", Name: "geo", Status: api.HealthPassing, ServiceID: "geo"}}, nil); err != nil {
 			t.Fatal(err)
 		}
 		if d, ok := dist[n]; ok {
@@ -100,6 +101,14 @@ func TestCoordinates_GossipNearAndRTT(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("health ?near=src: %v, want %v", got, want)
+	}
+	checks, _, err := c.Health().Checks("geo", &api.QueryOptions{Near: "src"})
+	got = got[:0]
+	for _, ch := range checks {
+		got = append(got, ch.Node)
+	}
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("health checks ?near=src: %v %v, want %v", got, err, want)
 	}
 	nodes, _, err := c.Catalog().Nodes(&api.QueryOptions{Near: "n3"})
 	if err != nil || len(nodes) != 9 || nodes[0].Node != "n3" || nodes[1].Node != "n1" {

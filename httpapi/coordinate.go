@@ -130,3 +130,6 @@ func sortByRTT[T any](coords map[string]*structs.Coordinate, src *structs.Coordi
 	}
 	copy(rows, sorted)
 }
+
+// checkNode names a check's node for nearSort.
+func checkNode(c *structs.HealthCheck) string { return c.Node }

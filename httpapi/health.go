@@ -83,7 +83,11 @@ func (s *Server) healthServiceChecks(q *request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(q, checksWithTags(checks))
+	out := checksWithTags(checks)
+	if err := nearSort(s, q, out, checkNode); err != nil {
+		return err
+	}
+	return writeJSON(q, out)
 }
 
 func (s *Server) healthNodeChecks(q *request) error {
@@ -109,5 +113,9 @@ func (s *Server) healthChecksInState(q *request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(q, checksWithTags(checks))
+	out := checksWithTags(checks)
+	if err := nearSort(s, q, out, checkNode); err != nil {
+		return err
+	}
+	return writeJSON(q, out)
 }
