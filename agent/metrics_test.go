@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/minconsul/minconsul/agent"
 	"github.com/minconsul/minconsul/testutil"
 	"github.com/minconsul/minconsul/testutil/testagent"
 )
@@ -113,5 +115,25 @@ func TestMetrics_JSONAndPrometheus(t *testing.T) {
 	}
 	if !gor {
 		t.Error("no runtime gauges in the Prometheus output")
+	}
+}
+
+// telemetry.prometheus_retention_time = 0 turns the Prometheus sink off, as
+// Consul: ?format=prometheus answers Consul's 415; the JSON stays.
+func TestMetrics_PrometheusOff(t *testing.T) {
+	a := testagent.Start(t, testagent.Options{NodeName: "m2", Mutate: func(c *agent.Config) {
+		c.Telemetry.PrometheusRetention = -1
+	}})
+	resp, err := http.Get("http://" + a.HTTPAddr() + "/v1/agent/metrics?format=prometheus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnsupportedMediaType || string(b) != "Prometheus is not enabled since its retention time is not positive" {
+		t.Fatalf("%d %q", resp.StatusCode, b)
+	}
+	if _, err := a.Client(t).Agent().Metrics(); err != nil {
+		t.Fatal(err)
 	}
 }

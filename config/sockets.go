@@ -76,6 +76,10 @@ func buildSockets(cfg *agent.Config, r *rawConfig) error {
 	}
 	if r.PrometheusRetention != nil {
 		cfg.Telemetry.PrometheusRetention = *r.PrometheusRetention
+		if *r.PrometheusRetention <= 0 {
+			// Set to 0, as in Consul, it turns the Prometheus sink off.
+			cfg.Telemetry.PrometheusRetention = -1
+		}
 	}
 	return nil
 }

@@ -222,10 +222,6 @@ func BenchmarkMetricsCost_DNS(b *testing.B) {
 			Checks: structs.HealthChecks{serfCheck(node, structs.HealthPassing),
 				svcCheck(node, "web-check", "web", structs.HealthPassing)}})
 	}
-	met, err := telemetry.New(telemetry.Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
 	start := func(m *telemetry.Metrics) string {
 		s, err := New(Config{Datacenter: "dc1", NodeName: "node-0", AllowStale: true, Metrics: m}, lone(b, st), hclog.NewNullLogger())
 		if err != nil {
@@ -243,20 +239,31 @@ func BenchmarkMetricsCost_DNS(b *testing.B) {
 	}
 	q := question("web.service.consul.", dns.TypeSRV)
 	const clients, round = 2, 500
-	withPool, withoutPool := dialPool(b, start(met), clients), dialPool(b, start(nil), clients)
-	var tWith, tWithout time.Duration
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if i%2 == 0 {
-			tWithout += runRound(b, withoutPool, q, round)
-			tWith += runRound(b, withPool, q, round)
-		} else {
-			tWith += runRound(b, withPool, q, round)
-			tWithout += runRound(b, withoutPool, q, round)
-		}
+	withoutPool := dialPool(b, start(nil), clients)
+	// inmem: Consul's default sinks; inmem+prometheus: minconsul's default.
+	for _, sinks := range []struct {
+		name      string
+		retention time.Duration
+	}{{"inmem", -1}, {"inmem+prometheus", 0}} {
+		b.Run(sinks.name, func(b *testing.B) {
+			met, err := telemetry.New(telemetry.Config{PrometheusRetention: sinks.retention})
+			if err != nil {
+				b.Fatal(err)
+			}
+			withPool := dialPool(b, start(met), clients)
+			var tWith, tWithout time.Duration
+			for i := 0; i < b.N; i++ {
+				if i%2 == 0 {
+					tWithout += runRound(b, withoutPool, q, round)
+					tWith += runRound(b, withPool, q, round)
+				} else {
+					tWith += runRound(b, withPool, q, round)
+					tWithout += runRound(b, withoutPool, q, round)
+				}
+			}
+			b.ReportMetric(float64(tWith)/float64(tWithout), "cost")
+			b.ReportMetric(float64(tWith.Nanoseconds())/float64(b.N*round), "with-ns/q")
+			b.ReportMetric(float64(tWithout.Nanoseconds())/float64(b.N*round), "without-ns/q")
+		})
 	}
-	b.StopTimer()
-	b.ReportMetric(float64(tWith)/float64(tWithout), "cost")
-	b.ReportMetric(float64(tWith.Nanoseconds())/float64(b.N*round), "with-ns/q")
-	b.ReportMetric(float64(tWithout.Nanoseconds())/float64(b.N*round), "without-ns/q")
 }

@@ -1,5 +1,7 @@
 package httpapi
 
+import "net/http"
+
 // keyHTTP is Consul's per-request timer, labelled by method and path.
 var keyHTTP = []string{"api", "http"}
 
@@ -7,6 +9,10 @@ var keyHTTP = []string{"api", "http"}
 // as JSON, or with ?format=prometheus the Prometheus text exposition.
 func (s *Server) agentMetrics(q *request) error {
 	if q.query.Get("format") == "prometheus" {
+		if s.cfg.Metrics != nil && !s.cfg.Metrics.PrometheusEnabled() {
+			return &httpError{code: http.StatusUnsupportedMediaType,
+				msg: "Prometheus is not enabled since its retention time is not positive"}
+		}
 		s.cfg.Metrics.WritePrometheus(q.w, q.r)
 		return nil
 	}

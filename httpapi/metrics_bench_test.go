@@ -25,12 +25,6 @@ func BenchmarkMetricsCost_KVGet(b *testing.B) {
 	if _, err := e.client.KV().Put(&api.KVPair{Key: "bench/key", Value: []byte("some-value-of-moderate-size-0123456789")}, nil); err != nil {
 		b.Fatal(err)
 	}
-	met, err := telemetry.New(telemetry.Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	with := httptest.NewServer(New(Config{Datacenter: "dc1", NodeName: "node1", Metrics: met}, e.back, e.agent, hclog.NewNullLogger()))
-	b.Cleanup(with.Close)
 	tr := &http.Transport{MaxIdleConnsPerHost: 64}
 	b.Cleanup(tr.CloseIdleConnections)
 	client := &http.Client{Transport: tr}
@@ -56,19 +50,33 @@ func BenchmarkMetricsCost_KVGet(b *testing.B) {
 		wg.Wait()
 		return time.Since(start)
 	}
-	var tWith, tWithout time.Duration
-	for i := 0; i < b.N; i++ {
-		if i%2 == 0 {
-			tWithout += round(e.http.URL + "/v1/kv/bench/key")
-			tWith += round(with.URL + "/v1/kv/bench/key")
-		} else {
-			tWith += round(with.URL + "/v1/kv/bench/key")
-			tWithout += round(e.http.URL + "/v1/kv/bench/key")
-		}
+	// inmem: Consul's default sinks; inmem+prometheus: minconsul's default.
+	for _, sinks := range []struct {
+		name      string
+		retention time.Duration
+	}{{"inmem", -1}, {"inmem+prometheus", 0}} {
+		b.Run(sinks.name, func(b *testing.B) {
+			met, err := telemetry.New(telemetry.Config{PrometheusRetention: sinks.retention})
+			if err != nil {
+				b.Fatal(err)
+			}
+			with := httptest.NewServer(New(Config{Datacenter: "dc1", NodeName: "node1", Metrics: met}, e.back, e.agent, hclog.NewNullLogger()))
+			b.Cleanup(with.Close)
+			var tWith, tWithout time.Duration
+			for i := 0; i < b.N; i++ {
+				if i%2 == 0 {
+					tWithout += round(e.http.URL + "/v1/kv/bench/key")
+					tWith += round(with.URL + "/v1/kv/bench/key")
+				} else {
+					tWith += round(with.URL + "/v1/kv/bench/key")
+					tWithout += round(e.http.URL + "/v1/kv/bench/key")
+				}
+			}
+			b.ReportMetric(float64(tWith)/float64(tWithout), "cost")
+			b.ReportMetric(float64(tWith.Nanoseconds())/float64(b.N*perRound), "with-ns/req")
+			b.ReportMetric(float64(tWithout.Nanoseconds())/float64(b.N*perRound), "without-ns/req")
+		})
 	}
-	b.ReportMetric(float64(tWith)/float64(tWithout), "cost")
-	b.ReportMetric(float64(tWith.Nanoseconds())/float64(b.N*perRound), "with-ns/req")
-	b.ReportMetric(float64(tWithout.Nanoseconds())/float64(b.N*perRound), "without-ns/req")
 }
 
 // BenchmarkMetricsCost_Handler is the handler alone (stub backend, no

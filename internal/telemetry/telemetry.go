@@ -33,7 +33,8 @@ type Config struct {
 	// DisableHostname drops the host name Consul puts in gauge names.
 	DisableHostname bool
 	// PrometheusRetention is how long a metric not updated stays in the
-	// Prometheus output (Consul's prometheus_retention_time); 0: 60s.
+	// Prometheus output (Consul's prometheus_retention_time); 0: 60s;
+	// negative: no Prometheus sink (as Consul with the key set to 0).
 	PrometheusRetention time.Duration
 	// Interval and Retain shape the in-memory sink (Consul: 10s, 1m).
 	Interval, Retain time.Duration
@@ -60,16 +61,23 @@ func New(cfg Config) (*Metrics, error) {
 	if cfg.Retain <= 0 {
 		cfg.Retain = time.Minute
 	}
-	if cfg.PrometheusRetention <= 0 {
+	if cfg.PrometheusRetention == 0 {
 		cfg.PrometheusRetention = time.Minute
 	}
-	reg := prometheus.NewRegistry()
-	prom, err := promsink.NewPrometheusSinkFrom(promsink.PrometheusOpts{Expiration: cfg.PrometheusRetention,
-		Registerer: reg, Name: "minconsul"})
-	if err != nil {
-		return nil, err
-	}
 	inmem := gometrics.NewInmemSink(cfg.Interval, cfg.Retain)
+	sinks := gometrics.FanoutSink{inmem}
+	t := &Metrics{inmem: inmem}
+	if cfg.PrometheusRetention > 0 {
+		t.registry = prometheus.NewRegistry()
+		prom, err := promsink.NewPrometheusSinkFrom(promsink.PrometheusOpts{Expiration: cfg.PrometheusRetention,
+			Registerer: t.registry, Name: "minconsul"})
+		if err != nil {
+			return nil, err
+		}
+		t.prom = prom
+		t.promHTTP = promhttp.HandlerFor(t.registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+		sinks = append(sinks, prom)
+	}
 	conf := gometrics.DefaultConfig("consul")
 	// The runtime loop is ours (stopped with the agent): go-metrics' own
 	// never ends.
@@ -78,12 +86,12 @@ func New(cfg Config) (*Metrics, error) {
 	if conf.HostName == "" {
 		conf.HostName, _ = os.Hostname()
 	}
-	m, err := gometrics.New(conf, gometrics.FanoutSink{inmem, prom})
+	m, err := gometrics.New(conf, sinks)
 	if err != nil {
 		return nil, err
 	}
-	return &Metrics{m: m, inmem: inmem, prom: prom, registry: reg,
-		promHTTP: promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})}, nil
+	t.m = m
+	return t, nil
 }
 
 // Start emits the runtime gauges every second until Stop.
@@ -158,10 +166,14 @@ func (t *Metrics) Summary() (any, error) {
 	return t.inmem.DisplayMetrics(nil, nil)
 }
 
+// PrometheusEnabled reports whether the Prometheus sink exists.
+func (t *Metrics) PrometheusEnabled() bool { return t != nil && t.promHTTP != nil }
+
 // WritePrometheus writes the Prometheus text exposition of the agent's
 // registry, answering the request as promhttp does (content negotiation).
+// Callers check PrometheusEnabled first.
 func (t *Metrics) WritePrometheus(w http.ResponseWriter, r *http.Request) {
-	if t == nil {
+	if !t.PrometheusEnabled() {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		_, _ = io.WriteString(w, "")
 		return
