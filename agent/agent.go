@@ -157,6 +157,11 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 		defer a.wg.Done()
 		a.coordinateLoop(a.ctx)
 	}()
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.gaugeLoop(a.ctx)
+	}()
 	return nil
 }
 

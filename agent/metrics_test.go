@@ -50,12 +50,13 @@ func TestMetrics_JSONAndPrometheus(t *testing.T) {
 			http = http || (s.Name == "consul.api.http" && s.Labels["method"] == "PUT" && s.Labels["path"] == "v1_kv_")
 			kv = kv || s.Name == "consul.kvs.apply"
 		}
-		var gor bool
+		var gor, leader bool
 		for _, g := range info.Gauges {
 			gor = gor || strings.HasSuffix(g.Name, ".runtime.num_goroutines")
+			leader = leader || (strings.HasSuffix(g.Name, ".raft.leader") && g.Value == 1)
 		}
-		if !http || !kv || !gor {
-			return fmt.Errorf("JSON summary lacks http %v kv %v goroutines %v: %+v", http, kv, gor, info)
+		if !http || !kv || !gor || !leader {
+			return fmt.Errorf("JSON summary lacks http %v kv %v goroutines %v raft.leader %v: %+v", http, kv, gor, leader, info)
 		}
 		return nil
 	})
