@@ -45,7 +45,7 @@ func (a *Agent) Self() map[string]any {
 			"DataDir": a.cfg.DataDir, "DNSDomain": a.cfg.Domain, "ServerMode": a.cfg.Server,
 			"Bootstrap": a.cfg.Bootstrap, "BootstrapExpect": a.cfg.BootstrapExpect, "DevMode": a.cfg.Dev,
 			"AdvertiseAddrLAN": a.cfg.AdvertiseAddr, "BindAddr": a.cfg.BindAddr,
-			"HTTPAddrs": []string{"tcp://" + a.cfg.HTTPAddr}, "DNSAddrs": []string{"tcp://" + a.cfg.DNSAddr, "udp://" + a.cfg.DNSAddr},
+			"HTTPAddrs": []string{httpAddrURL(a.cfg.HTTPAddr)}, "DNSAddrs": []string{"tcp://" + a.cfg.DNSAddr, "udp://" + a.cfg.DNSAddr},
 			"UIConfig": map[string]any{"Enabled": a.cfg.UIEnabled}, "EnableScriptChecks": a.cfg.EnableScriptChecks,
 			"RaftMultiplier": a.cfg.RaftMultiplier, "Uptime": time.Since(a.started).Round(time.Second).String(),
 		},

@@ -1,5 +1,7 @@
 package agent
 
+import "strings"
+
 // addStats completes /v1/agent/self's Stats with what Consul has beyond
 // the agent, build, consul, raft and runtime sections: serf_lan (gossip
 // counters) and the ACL state.
@@ -8,4 +10,13 @@ func (a *Agent) addStats(stats map[string]any) {
 	if c, ok := stats["consul"].(map[string]string); ok {
 		c["acl"] = "disabled"
 	}
+}
+
+// httpAddrURL is the HTTP address as DebugConfig.HTTPAddrs shows it:
+// tcp://host:port, or the unix:///path it already is.
+func httpAddrURL(addr string) string {
+	if strings.HasPrefix(addr, "unix://") {
+		return addr
+	}
+	return "tcp://" + addr
 }

@@ -1,11 +1,19 @@
 package main
 
 import (
+	"context"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/consul/api"
+	"github.com/minconsul/minconsul/testutil"
 	"github.com/minconsul/minconsul/testutil/testagent"
 )
 
@@ -79,5 +87,48 @@ func TestWatch_PrintsViewAndValidates(t *testing.T) {
 	rc, out, _ = runCLI(t, "", "event", ha, "-name", "hello", "payload")
 	if rc != 0 || !strings.HasPrefix(out, "Event ID: ") {
 		t.Fatalf("event: %d %q", rc, out)
+	}
+}
+
+// With a handler, watch (the built binary) runs it at start and again on
+// each change, with the view as JSON on stdin and CONSUL_INDEX set.
+func TestWatch_HandlerRerunsOnChange(t *testing.T) {
+	a := testagent.Start(t, testagent.Options{NodeName: "w2"})
+	c := a.Client(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, testutil.Binary(t), "watch", "-http-addr", a.HTTPAddr(), "-type", "key", "-key", "cfg",
+		`printf '%s ' "$CONSUL_INDEX" >> `+out+`; cat >> `+out)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	lines := func() []string {
+		b, _ := os.ReadFile(out)
+		return strings.Split(strings.TrimSpace(string(b)), "\n")
+	}
+	waitLine := func(n int, want string) {
+		t.Helper()
+		testutil.Retry(t, 20*time.Second, func() error {
+			l := lines()
+			if len(l) < n || !strings.Contains(l[n-1], want) {
+				return fmt.Errorf("handler runs %q, want run %d with %q", l, n, want)
+			}
+			return nil
+		})
+	}
+	waitLine(1, "null") // the key does not exist yet
+	for i, v := range []string{"v1", "v2"} {
+		if _, err := c.KV().Put(&api.KVPair{Key: "cfg", Value: []byte(v)}, nil); err != nil {
+			t.Fatal(err)
+		}
+		waitLine(i+2, `"Value":"`+base64.StdEncoding.EncodeToString([]byte(v))+`"`)
+	}
+	l := lines()
+	var idx uint64
+	if _, err := fmt.Sscanf(l[2], "%d ", &idx); err != nil || idx == 0 {
+		t.Fatalf("CONSUL_INDEX in %q: %v", l[2], err)
 	}
 }
