@@ -61,6 +61,12 @@ func TestCoordinates_GossipNearAndRTT(t *testing.T) {
 	if err != nil || self["Coord"] == nil {
 		t.Fatalf("self Coord: %v %v", self["Coord"], err)
 	}
+	// A client agent's Stats: its known servers and the LAN pool.
+	consul, _ := self["Stats"]["consul"].(map[string]any)
+	serfLAN, _ := self["Stats"]["serf_lan"].(map[string]any)
+	if consul["known_servers"] != "3" || consul["leader"] != nil || serfLAN["members"] != "4" {
+		t.Fatalf("client Stats: consul %v serf_lan %v", consul, serfLAN)
+	}
 
 	// Catalog-only nodes with coordinates at known distances from "src".
 	dist := map[string]float64{"src": 0, "n1": 0.05, "n2": 0.01, "n3": 0.2}

@@ -1,6 +1,9 @@
 package agent
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // addStats completes /v1/agent/self's Stats with what Consul has beyond
 // the agent, build, consul, raft and runtime sections: serf_lan (gossip
@@ -9,6 +12,14 @@ func (a *Agent) addStats(stats map[string]any) {
 	stats["serf_lan"] = a.members.Stats()
 	if c, ok := stats["consul"].(map[string]string); ok {
 		c["acl"] = "disabled"
+		if !a.cfg.Server {
+			// A client agent's consul section, as Consul's: the servers it
+			// knows instead of the leader fields.
+			for _, k := range []string{"bootstrap", "known_datacenters", "leader", "leader_addr"} {
+				delete(c, k)
+			}
+			c["known_servers"] = strconv.Itoa(len(a.members.ServerAddrs()))
+		}
 	}
 }
 
