@@ -37,7 +37,9 @@ func TestMetrics_JSONAndPrometheus(t *testing.T) {
 	}
 	testutil.DNSQuery(t, a.DNSAddr(), "web.service.consul", dns.TypeA)
 
-	testutil.Retry(t, 15*time.Second, func() error {
+	// The JSON shows the last finished 10 s interval: wait for the one
+	// holding the requests to finish.
+	testutil.Retry(t, 30*time.Second, func() error {
 		info, err := c.Agent().Metrics()
 		if err != nil {
 			return err
