@@ -43,6 +43,7 @@ type Agent struct {
 	members   *membership.Membership
 	local     *local.State
 	sync      *ae.StateSyncer
+	events    eventRing
 
 	started time.Time
 	ctx     context.Context // the agent's lifetime: its loops end with it
@@ -107,9 +108,9 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 		}
 	}
 	a.backend = backend.New(backend.Config{Store: a.store, Client: a.rpcClient,
-		Servers: func() []string { return a.members.ServerAddrs() }, Logger: a.logger.Named("backend")})
+		Servers: func() []string { return a.members.ServerAddrs() }, Logger: a.logger.Named("backend"), Metrics: a.cfg.Metrics})
 	a.members = membership.New(a.membershipConfig(), membership.Deps{Store: a.store, Catalog: a.backend,
-		PeersAt: a.backend.PeersAt, ServerJoined: func() { a.sync.TriggerFull() }}, a.logger)
+		PeersAt: a.backend.PeersAt, ServerJoined: func() { a.sync.TriggerFull() }, UserEvent: a.onUserEvent}, a.logger)
 	if a.mux != nil {
 		a.rpcServer = rpc.NewServer(a.backend, a.logger.Named("rpc"))
 		a.wg.Add(1)
@@ -155,6 +156,16 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 		defer a.wg.Done()
 		a.sync.Run(a.ctx, ready)
 	}()
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.coordinateLoop(a.ctx)
+	}()
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.gaugeLoop(a.ctx)
+	}()
 	return nil
 }
 
@@ -176,8 +187,8 @@ func (a *Agent) startServer(ctx context.Context) error {
 	rcfg := raftstore.Config{
 		NodeID: a.cfg.NodeID, NodeName: a.cfg.NodeName, DataDir: a.cfg.DataDir, Dev: a.cfg.Dev,
 		Bootstrap:      a.cfg.Bootstrap || a.cfg.BootstrapExpect == 1 || (a.cfg.Dev && a.cfg.BootstrapExpect == 0),
-		RaftMultiplier: a.cfg.RaftMultiplier,
-		NodeNameOf:     func(id string) string { return a.members.NodeNameOf(id) },
+		RaftMultiplier: a.cfg.RaftMultiplier, Metrics: a.cfg.Metrics,
+		NodeNameOf: func(id string) string { return a.members.NodeNameOf(id) },
 	}
 	if !a.lone() {
 		ln, err := net.Listen("tcp", net.JoinHostPort(a.cfg.BindAddr, strconv.Itoa(a.cfg.ServerPort)))

@@ -5,6 +5,7 @@ import (
 
 	"github.com/minconsul/minconsul/agent/checks"
 	"github.com/minconsul/minconsul/agent/membership"
+	"github.com/minconsul/minconsul/internal/telemetry"
 	"github.com/minconsul/minconsul/structs"
 )
 
@@ -24,10 +25,14 @@ type Config struct {
 
 	BindAddr      string // IP gossip and Raft bind to
 	AdvertiseAddr string // IP other nodes and DNS answers use for this node
-	HTTPAddr      string // host:port; port 0 picks a free one (tests)
-	DNSAddr       string // host:port, UDP and TCP; port 0 picks one
-	ServerPort    int    // Raft (and later RPC) port; 0 picks one
-	SerfLANPort   int
+	HTTPAddr      string // host:port (port 0 picks a free one) or unix:///path
+	// UnixSockets sets the HTTP socket file's mode (octal), user and group
+	// (names or numeric IDs) when HTTPAddr is unix:// (Consul's
+	// unix_sockets); empty fields leave them as created.
+	UnixSockets UnixSocketConfig
+	DNSAddr     string // host:port, UDP and TCP; port 0 picks one
+	ServerPort  int    // Raft (and later RPC) port; 0 picks one
+	SerfLANPort int
 
 	StartJoin []string
 	RetryJoin []string
@@ -95,6 +100,16 @@ type Config struct {
 	// _outgoing = false (accept / send plain gossip while a cluster turns
 	// encryption on); the zero value verifies both ways, Consul's default.
 	EncryptPlainIncoming, EncryptPlainOutgoing bool
+	// CoordinateInterval is how often the agent sends its network
+	// coordinate to the servers (Consul's sync_coordinate_interval_min);
+	// 0: 15s.
+	CoordinateInterval time.Duration
+
+	// Telemetry shapes the agent's metrics (Consul's telemetry block).
+	Telemetry telemetry.Config
+	// Metrics is the agent's metrics instance, made by cmd/minconsul/wire
+	// from Telemetry; nil records nothing.
+	Metrics *telemetry.Metrics
 }
 
 // GossipConfig is Consul's gossip_lan block.
@@ -111,4 +126,9 @@ type DNSConfig struct {
 	EnableTruncate  bool
 	Recursors       []string // host[:port]; port 53 when absent
 	RecursorTimeout time.Duration
+}
+
+// UnixSocketConfig is Consul's unix_sockets block.
+type UnixSocketConfig struct {
+	Mode, User, Group string
 }

@@ -33,6 +33,7 @@ func (a *Agent) Self() map[string]any {
 	if a.store != nil {
 		stats["raft"] = a.store.Stats()
 	}
+	a.addStats(stats)
 	self := map[string]any{
 		"Config": map[string]any{
 			"Datacenter": a.cfg.Datacenter, "PrimaryDatacenter": a.cfg.Datacenter, "NodeName": a.cfg.NodeName,
@@ -44,11 +45,11 @@ func (a *Agent) Self() map[string]any {
 			"DataDir": a.cfg.DataDir, "DNSDomain": a.cfg.Domain, "ServerMode": a.cfg.Server,
 			"Bootstrap": a.cfg.Bootstrap, "BootstrapExpect": a.cfg.BootstrapExpect, "DevMode": a.cfg.Dev,
 			"AdvertiseAddrLAN": a.cfg.AdvertiseAddr, "BindAddr": a.cfg.BindAddr,
-			"HTTPAddrs": []string{"tcp://" + a.cfg.HTTPAddr}, "DNSAddrs": []string{"tcp://" + a.cfg.DNSAddr, "udp://" + a.cfg.DNSAddr},
+			"HTTPAddrs": []string{httpAddrURL(a.cfg.HTTPAddr)}, "DNSAddrs": []string{"tcp://" + a.cfg.DNSAddr, "udp://" + a.cfg.DNSAddr},
 			"UIConfig": map[string]any{"Enabled": a.cfg.UIEnabled}, "EnableScriptChecks": a.cfg.EnableScriptChecks,
 			"RaftMultiplier": a.cfg.RaftMultiplier, "Uptime": time.Since(a.started).Round(time.Second).String(),
 		},
-		"Coord":  nil,
+		"Coord":  a.members.Coordinate(),
 		"Member": a.members.Member(),
 		"Stats":  stats,
 		"Meta":   a.local.NodeMeta(),

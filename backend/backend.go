@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-memdb"
 	"github.com/minconsul/minconsul/internal/groupcommit"
 	"github.com/minconsul/minconsul/internal/rpc"
+	"github.com/minconsul/minconsul/internal/telemetry"
 	"github.com/minconsul/minconsul/raftstore"
 	"github.com/minconsul/minconsul/structs"
 )
@@ -30,6 +31,10 @@ type Config struct {
 	// (or for a dead leader to be replaced) before ErrNoLeader; 7 s.
 	LeaderWait time.Duration
 	Logger     hclog.Logger
+	// Metrics records writes (consul.kvs.apply, consul.catalog.register,
+	// ...), calls served for other agents (consul.rpc.request) and calls
+	// sent (consul.client.rpc); nil records nothing.
+	Metrics *telemetry.Metrics
 }
 
 // Backend implements the contract for one agent and decides where each
@@ -40,6 +45,7 @@ type Backend struct {
 	servers    func() []string
 	leaderWait time.Duration
 	logger     hclog.Logger
+	metrics    *telemetry.Metrics
 
 	// batch forwards a follower's concurrent KV writes to the leader
 	// together (forward.go); nil where nothing is forwarded to a leader.
@@ -62,7 +68,8 @@ func New(cfg Config) *Backend {
 	if cfg.Servers == nil {
 		cfg.Servers = func() []string { return nil }
 	}
-	b := &Backend{store: cfg.Store, client: cfg.Client, servers: cfg.Servers, leaderWait: cfg.LeaderWait, logger: cfg.Logger}
+	b := &Backend{store: cfg.Store, client: cfg.Client, servers: cfg.Servers, leaderWait: cfg.LeaderWait, logger: cfg.Logger,
+		metrics: cfg.Metrics}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	b.methods = contractMethods()
 	if b.store != nil && b.client != nil {
@@ -171,6 +178,9 @@ func call[Q structs.QueryRequest, T any](b *Backend, ctx context.Context, method
 // forwarded to the leader and any other command goes alone; from a client
 // agent, through any server.
 func (b *Backend) Apply(ctx context.Context, cmd structs.Command) (uint64, any, error) {
+	if key := applyKey(cmd.Type); key != nil && b.metrics != nil {
+		defer b.metrics.MeasureSince(key, time.Now())
+	}
 	hop := hops(ctx)
 	final := b.client == nil || hop >= maxHops
 	if b.store != nil && (final || b.store.IsLeader()) {

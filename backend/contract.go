@@ -26,6 +26,7 @@ type Reader interface {
 	StatusReader
 	SessionReader
 	TxnReader
+	CoordinateReader
 }
 
 // Writer replicates a command through the leader and answers its index and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"time"
 
 	"github.com/minconsul/minconsul/internal/rpc"
 	"github.com/minconsul/minconsul/structs"
@@ -47,6 +48,7 @@ var _ Contract = (*Backend)(nil)
 // ServeRPC runs a call another server (or a client agent) sent here.
 func (b *Backend) ServeRPC(ctx context.Context, method string, hop int, args []byte) (any, error) {
 	ctx = withHops(ctx, hop)
+	defer b.served(method, time.Now())
 	if method == applyMethod {
 		var cmd structs.Command
 		if err := structs.Decode(args, &cmd); err != nil {

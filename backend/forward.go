@@ -36,6 +36,7 @@ func (b *Backend) forward(ctx context.Context, method string, hop int, read bool
 			return structs.ErrNoServers
 		}
 		if addr != "" {
+			b.metrics.IncrCounter(keyClientRPC, 1)
 			err = b.client.Call(ctx, addr, method, hop, read, args, reply)
 		}
 		if err == nil {

@@ -38,6 +38,8 @@ type Operator interface {
 	SnapshotRestore(ctx context.Context, req *structs.SnapshotRestoreRequest) (*structs.Indexed[struct{}], error)
 	RaftConfiguration(ctx context.Context, req *structs.DCSpecificRequest) (*structs.Indexed[*structs.RaftConfigurationResponse], error)
 	RaftRemovePeer(ctx context.Context, req *structs.RaftRemovePeerRequest) (*structs.Indexed[struct{}], error)
+	// RaftTransferLeader hands leadership to another voter.
+	RaftTransferLeader(ctx context.Context, req *structs.RaftTransferLeaderRequest) (*structs.Indexed[struct{}], error)
 }
 
 func (b *Backend) SnapshotSave(ctx context.Context, req *structs.DCSpecificRequest) (*structs.Indexed[*structs.Snapshot], error) {
@@ -66,5 +68,11 @@ func (b *Backend) RaftConfiguration(ctx context.Context, req *structs.DCSpecific
 func (b *Backend) RaftRemovePeer(ctx context.Context, req *structs.RaftRemovePeerRequest) (*structs.Indexed[struct{}], error) {
 	return call(b, ctx, "RaftRemovePeer", onLeader, req, func(_ context.Context, st *raftstore.Store, req *structs.RaftRemovePeerRequest) (struct{}, error) {
 		return struct{}{}, st.RemovePeer(req.ID, req.Address)
+	})
+}
+
+func (b *Backend) RaftTransferLeader(ctx context.Context, req *structs.RaftTransferLeaderRequest) (*structs.Indexed[struct{}], error) {
+	return call(b, ctx, "RaftTransferLeader", onLeader, req, func(_ context.Context, st *raftstore.Store, req *structs.RaftTransferLeaderRequest) (struct{}, error) {
+		return struct{}{}, st.TransferLeader(req.ID)
 	})
 }

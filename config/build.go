@@ -185,6 +185,9 @@ func (l *Loader) build(r *rawConfig, dev bool, warn func(string)) (*agent.Config
 	if err := l.addresses(cfg, r, warn); err != nil {
 		return nil, err
 	}
+	if err := buildSockets(cfg, r); err != nil {
+		return nil, err
+	}
 
 	// DNS.
 	cfg.DNS = agent.DNSConfig{
@@ -317,6 +320,10 @@ func listenAddr(key string, override *string, client string, port int) (string, 
 		f := strings.Fields(*override)
 		host = f[0]
 		if strings.HasPrefix(host, "unix://") {
+			// The HTTP API may listen on a unix socket (wire binds it).
+			if key == "addresses.http" && len(host) > len("unix://") {
+				return host, nil
+			}
 			return "", fmt.Errorf("%s: unix sockets are not supported by minconsul", key)
 		}
 		if net.ParseIP(host) == nil {

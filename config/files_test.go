@@ -47,7 +47,7 @@ func TestFiles_RealConsulConfigWarns(t *testing.T) {
 		t.Fatalf("%+v", cfg)
 	}
 	joined := strings.Join(res.Warnings, "\n")
-	for _, key := range []string{`"acl.tokens"`, `"connect"`, `"telemetry"`, `"ports.grpc"`, `"ports.https"`,
+	for _, key := range []string{`"acl.tokens"`, `"connect"`, `"ports.grpc"`, `"ports.https"`,
 		`"addresses.https"`, `"dns_config.a_record_limit"`, `"ui_config.metrics_provider"`,
 		`"performance.leave_drain_time"`, `"service.connect"`} {
 		if strings.Count(joined, key) != 1 {

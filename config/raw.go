@@ -22,6 +22,12 @@ type rawConfig struct {
 	HTTPAddr      *string // addresses.http
 	DNSAddr       *string // addresses.dns
 
+	// unix_sockets and telemetry (sockets.go)
+	SocketMode, SocketUser, SocketGroup *string
+	TelemetryDisableHostname            *bool
+	CoordinateInterval                  *time.Duration
+	PrometheusRetention                 *time.Duration
+
 	HTTPPort    *int
 	DNSPort     *int
 	ServerPort  *int
@@ -151,6 +157,12 @@ func (d *decoder) decodeConfig(m map[string]any) (*rawConfig, error) {
 			err = d.addresses(r, k, v)
 		case "ports":
 			err = d.ports(r, k, v)
+		case "sync_coordinate_interval_min":
+			r.CoordinateInterval, err = d.duration(k, v)
+		case "unix_sockets":
+			err = d.unixSockets(r, k, v)
+		case "telemetry":
+			err = d.telemetry(r, k, v)
 		case "server":
 			r.Server, err = d.boolean(k, v)
 		case "bootstrap":

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/miekg/dns"
 )
@@ -39,6 +40,11 @@ func rcodeFor(err error) (rcode int, soa bool) {
 		return dns.RcodeServerFailure, false
 	}
 }
+
+var (
+	keyDomainQuery = []string{"dns", "domain_query"}
+	keyPTRQuery    = []string{"dns", "ptr_query"}
+)
 
 // ServeDNS implements dns.Handler.
 func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
@@ -82,6 +88,9 @@ func (s *Server) answer(req *dns.Msg, tcp bool) *dns.Msg {
 
 // domainQuery answers a name inside the domain.
 func (s *Server) domainQuery(req *dns.Msg, q *dns.Question, name string, tcp bool) *dns.Msg {
+	if s.cfg.Metrics != nil {
+		defer s.cfg.Metrics.MeasureSince(keyDomainQuery, time.Now(), s.nodeLabel)
+	}
 	var (
 		rec records
 		ns  []dns.RR
@@ -135,6 +144,9 @@ func (s *Server) domainQuery(req *dns.Msg, q *dns.Question, name string, tcp boo
 // ptrQuery answers reverse lookups of catalog addresses; unknown ones go to
 // the recursors when there are some, as Consul.
 func (s *Server) ptrQuery(req *dns.Msg, q *dns.Question, name string, tcp bool) *dns.Msg {
+	if s.cfg.Metrics != nil {
+		defer s.cfg.Metrics.MeasureSince(keyPTRQuery, time.Now(), s.nodeLabel)
+	}
 	rec, err := s.ptrLookup(q, name)
 	if errors.Is(err, errNameNotFound) && len(s.recursors) > 0 {
 		return s.recurse(req, tcp)

@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
 	"github.com/miekg/dns"
+	"github.com/minconsul/minconsul/internal/telemetry"
 
 	"github.com/minconsul/minconsul/backend"
 )
@@ -49,6 +51,10 @@ type Config struct {
 	// QueryTimeout bounds one catalog read when AllowStale is false (the
 	// leader check); 0 means 5s.
 	QueryTimeout time.Duration
+
+	// Metrics records consul.dns.domain_query and ptr_query timers (nil:
+	// none).
+	Metrics *telemetry.Metrics
 }
 
 // Defaults follow Consul's dns_config defaults.
@@ -74,6 +80,8 @@ type Server struct {
 	nodeTTL  uint32
 	ttls     serviceTTLs
 	answerLt int
+	// nodeLabel labels the query timers, as Consul's.
+	nodeLabel telemetry.Label
 
 	recursors []string
 	udpClient *dns.Client
@@ -143,6 +151,7 @@ func New(cfg Config, store Store, logger hclog.Logger) (*Server, error) {
 		nodeTTL:   durationTTL(cfg.NodeTTL),
 		ttls:      newServiceTTLs(cfg.ServiceTTL),
 		answerLt:  limit,
+		nodeLabel: telemetry.Label{Name: "node", Value: cfg.NodeName},
 		recursors: recursors,
 		udpClient: &dns.Client{Net: "udp", Timeout: cfg.RecursorTimeout, UDPSize: dns.MaxMsgSize},
 		tcpClient: &dns.Client{Net: "tcp", Timeout: cfg.RecursorTimeout},

@@ -141,6 +141,9 @@ func (s *Server) catalogNodes(q *request) error {
 	if nodes, err = apply(f, nodes); err != nil {
 		return err
 	}
+	if err := nearSort(s, q, nodes, func(n *structs.Node) string { return n.Node }); err != nil {
+		return err
+	}
 	if nodes == nil {
 		nodes = structs.Nodes{}
 	}
@@ -197,6 +200,9 @@ func (s *Server) catalogServiceNodes(q *request) error {
 			sn = &c
 		}
 		out = append(out, sn)
+	}
+	if err := nearSort(s, q, out, func(n *structs.ServiceNode) string { return n.Node }); err != nil {
+		return err
 	}
 	return writeJSON(q, out)
 }

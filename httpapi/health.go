@@ -38,6 +38,14 @@ func (s *Server) healthServiceNodes(q *request) error {
 		row.Checks = checksWithTags(row.Checks)
 		out = append(out, row)
 	}
+	if err := nearSort(s, q, out, func(n structs.CheckServiceNode) string {
+		if n.Node == nil {
+			return ""
+		}
+		return n.Node.Node
+	}); err != nil {
+		return err
+	}
 	return writeJSON(q, out)
 }
 
@@ -65,7 +73,11 @@ func readChecks[Q structs.QueryRequest](s *Server, q *request, req Q, fn func(co
 	if checks, err = apply(f, checks); err != nil {
 		return err
 	}
-	return writeJSON(q, checksWithTags(checks))
+	out := checksWithTags(checks)
+	if err := nearSort(s, q, out, checkNode); err != nil {
+		return err
+	}
+	return writeJSON(q, out)
 }
 
 // checksWithTags returns checks with [] for nil lists and nil ServiceTags,

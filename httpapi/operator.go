@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/minconsul/minconsul/structs"
@@ -23,6 +22,16 @@ func (s *Server) operatorRaftPeer(q *request) error {
 	return err
 }
 
+// operatorRaftTransferLeader hands leadership to ?id (or any other voter)
+// and answers Consul's {"Success": true}.
+func (s *Server) operatorRaftTransferLeader(q *request) error {
+	req := &structs.RaftTransferLeaderRequest{ID: q.query.Get("id")}
+	if _, err := s.backend.RaftTransferLeader(q.r.Context(), req); err != nil {
+		return err
+	}
+	return writeJSON(q, struct{ Success bool }{true})
+}
+
 // first is the first value of a query parameter ("" for "?id").
 func first(vs []string) string {
 	if len(vs) == 0 {
@@ -35,10 +44,9 @@ func first(vs []string) string {
 // /v1/agent/force-leave/<node>).
 func (s *Server) agentForceLeave(q *request) error {
 	node := strings.TrimPrefix(q.tail, "/")
-	if err := s.agent.ForceLeave(q.r.Context(), node); err != nil {
-		return fmt.Errorf("force leave %q: %w", node, err)
-	}
-	return nil
+	// The agent's error is Consul's whole answer (500 "agent: No node
+	// found with name ..."), so it goes out unwrapped.
+	return s.agent.ForceLeave(q.r.Context(), node)
 }
 
 // usageResponse is /v1/operator/usage: the counts by datacenter, and (as

@@ -24,6 +24,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/minconsul/minconsul/backend"
+	"github.com/minconsul/minconsul/internal/telemetry"
 	"github.com/minconsul/minconsul/structs"
 )
 
@@ -42,6 +43,17 @@ type Config struct {
 	// TxnMaxReqLen bounds a /v1/txn body (txn_max_req_len; at least the
 	// KV value limit, as Consul); 0 is the default, 512 KiB.
 	TxnMaxReqLen int64
+	// Events serves /v1/event/* (nil: no such routes).
+	Events Events
+	// Metrics is the agent's metrics: every request's consul.api.http
+	// timer goes to it, /v1/agent/metrics shows it (nil: nothing recorded,
+	// an empty summary).
+	Metrics *telemetry.Metrics
+	// Logs is the agent's logger, for /v1/agent/monitor (nil: no route).
+	Logs LogSinks
+	// Coordinates is the agent's view of network coordinates, for
+	// /v1/coordinate/* and ?near (nil: no such routes, ?near ignored).
+	Coordinates CoordinateAgent
 }
 
 // Backend is what httpapi reads, writes and operates through: all of the
@@ -102,6 +114,9 @@ type route struct {
 	// endpoints and the datacenter list), so ?dc naming another datacenter
 	// is refused before the handler runs.
 	dc bool
+	// labels of the consul.api.http timer by method (built once: no
+	// allocation per request).
+	labels map[string][]telemetry.Label
 }
 
 // New builds the API server. agent may be nil (no /v1/agent/* routes).
@@ -117,8 +132,14 @@ func New(cfg Config, backend Backend, agent Agent, logger hclog.Logger) *Server 
 
 func (s *Server) handle(pattern string, fn handlerFunc, methods ...string) {
 	rt := &route{pattern: pattern, methods: methods, fn: fn,
-		allow: strings.Join(append([]string{"OPTIONS"}, methods...), ","),
-		dc:    !strings.HasPrefix(pattern, "/v1/agent/") && pattern != "/v1/catalog/datacenters"}
+		allow:  strings.Join(append([]string{"OPTIONS"}, methods...), ","),
+		dc:     !strings.HasPrefix(pattern, "/v1/agent/") && pattern != "/v1/catalog/datacenters" && pattern != "/v1/coordinate/datacenters",
+		labels: map[string][]telemetry.Label{}}
+	// Consul's path label: the route pattern, slashes as underscores.
+	path := strings.ReplaceAll(strings.TrimPrefix(pattern, "/"), "/", "_")
+	for _, m := range methods {
+		rt.labels[m] = []telemetry.Label{{Name: "method", Value: m}, {Name: "path", Value: path}}
+	}
 	if strings.HasSuffix(pattern, "/") {
 		s.prefixes = append(s.prefixes, rt)
 		return
@@ -190,6 +211,22 @@ func (s *Server) routes() {
 		s.handle("/v1/agent/health/service/name/", (*Server).agentHealthServiceByName, get)
 	}
 
+	if s.cfg.Events != nil {
+		s.handle("/v1/event/fire/", (*Server).eventFire, put)
+		s.handle("/v1/event/list", (*Server).eventList, get)
+	}
+	s.handle("/v1/agent/metrics", (*Server).agentMetrics, get)
+	s.handle("/v1/operator/raft/transfer-leader", (*Server).operatorRaftTransferLeader, http.MethodPost, put)
+	if s.cfg.Coordinates != nil {
+		s.handle("/v1/coordinate/datacenters", (*Server).coordinateDatacenters, get)
+		s.handle("/v1/coordinate/nodes", (*Server).coordinateNodes, get)
+		s.handle("/v1/coordinate/node/", (*Server).coordinateNode, get)
+		s.handle("/v1/coordinate/update", (*Server).coordinateUpdate, put)
+	}
+	if s.cfg.Logs != nil {
+		s.handle("/v1/agent/monitor", (*Server).agentMonitor, get)
+	}
+
 	// Longest prefix first, so /v1/agent/service/deregister/ wins over
 	// /v1/agent/service/ (ServeMux's rule).
 	for i := 1; i < len(s.prefixes); i++ {
@@ -251,6 +288,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, err)
 			return
 		}
+	}
+	if s.cfg.Metrics != nil {
+		defer s.cfg.Metrics.MeasureSince(keyHTTP, time.Now(), rt.labels[r.Method]...)
 	}
 	if s.logger.IsDebug() {
 		start := time.Now()

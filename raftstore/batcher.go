@@ -5,7 +5,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
 	"github.com/minconsul/minconsul/internal/groupcommit"
+	"github.com/minconsul/minconsul/internal/telemetry"
 	"github.com/minconsul/minconsul/structs"
 )
 
@@ -34,7 +36,7 @@ type kvOutcome struct {
 	res applyResult
 }
 
-func newKVBatcher(r *raft.Raft, timeout time.Duration) *groupcommit.Group[[]byte, kvOutcome] {
+func newKVBatcher(r *raft.Raft, timeout time.Duration, met *telemetry.Metrics) *groupcommit.Group[[]byte, kvOutcome] {
 	size := func(b []byte) int { return len(b) }
 	cfg := groupcommit.Config{Slots: applySlots, LingerGap: KVLingerGap, Linger: func(lastOps int) time.Duration {
 		if lastOps < 2 || !replicated(r) {
@@ -43,6 +45,7 @@ func newKVBatcher(r *raft.Raft, timeout time.Duration) *groupcommit.Group[[]byte
 		return KVLinger
 	}}
 	return groupcommit.New(cfg, size, func(bufs [][]byte) []groupcommit.Outcome[kvOutcome] {
+		defer raftApplied(met, time.Now())
 		return applyKVEntry(r, timeout, bufs)
 	})
 }
@@ -61,6 +64,21 @@ func newKVBatcher(r *raft.Raft, timeout time.Duration) *groupcommit.Group[[]byte
 const (
 	KVLinger    = 2 * time.Millisecond
 	KVLingerGap = 600 * time.Microsecond
+)
+
+// raftApplied records one Raft entry applied (Consul's consul.raft.apply
+// counter) and how long its commit took (consul.raft.commitTime).
+func raftApplied(met *telemetry.Metrics, start time.Time) {
+	if met == nil {
+		return
+	}
+	met.IncrCounter(keyRaftApply, 1)
+	met.MeasureSince(keyRaftCommitTime, start)
+}
+
+var (
+	keyRaftApply      = []string{"raft", "apply"}
+	keyRaftCommitTime = []string{"raft", "commitTime"}
 )
 
 // replicated reports whether entries need another voter's disk write.

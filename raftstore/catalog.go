@@ -337,6 +337,9 @@ func deleteNodeTxn(tx *memdb.Txn, idx uint64, node string) error {
 	if err := tx.Delete(tableNodes, raw); err != nil {
 		return err
 	}
+	if err := deleteCoordinateTxn(tx, idx, node); err != nil {
+		return err
+	}
 	return setIndexTxn(tx, tableNodes, idx)
 }
 

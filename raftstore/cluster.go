@@ -68,6 +68,24 @@ func (s *Store) RemoveServer(id string) error {
 }
 
 // RemovePeer removes a server by ID or address (DELETE /v1/operator/raft/peer).
+// TransferLeader hands leadership to the voter with this ID, or to the
+// most up-to-date other voter when id is empty, and waits for the handover.
+func (s *Store) TransferLeader(id string) error {
+	if id == "" {
+		return s.raft.LeadershipTransfer().Error()
+	}
+	servers, err := s.Servers()
+	if err != nil {
+		return err
+	}
+	for _, srv := range servers {
+		if srv.ID == id {
+			return s.raft.LeadershipTransferToServer(raft.ServerID(srv.ID), raft.ServerAddress(srv.Address)).Error()
+		}
+	}
+	return fmt.Errorf("id %q was not found in the Raft configuration", id)
+}
+
 func (s *Store) RemovePeer(id, address string) error {
 	servers, err := s.Servers()
 	if err != nil {

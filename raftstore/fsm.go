@@ -106,6 +106,8 @@ func (f *FSM) applyCommand(idx uint64, cmd *structs.Command) (any, error) {
 			tx.Commit()
 		}
 		return res, nil
+	case cmd.Type == structs.CoordinateBatchUpdate:
+		result, err = nil, coordinateBatchUpdateTxn(tx, idx, cmd.Coordinates)
 	case cmd.Type == structs.CatalogDeregister:
 		if cmd.Deregister == nil {
 			return nil, structs.BadRequest("CatalogDeregister: missing request")

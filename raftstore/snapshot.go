@@ -64,6 +64,7 @@ func writeSnapshot(db *memdb.MemDB, w io.Writer) error {
 		{tableIndex, recordIndex}, {tableKVs, recordKV}, {tableTombstones, recordTombstone},
 		{tableNodes, recordNode}, {tableServices, recordService}, {tableChecks, recordCheck},
 		{tableSessions, recordSession},
+		{tableCoordinates, recordCoordinate},
 	}
 	for _, t := range tables {
 		it, err := tx.Get(t.name, "id")
@@ -121,6 +122,8 @@ func restoreSnapshot(st *StateStore, r io.Reader) error {
 			table, obj = tableChecks, &structs.HealthCheck{}
 		case recordSession:
 			table, obj = tableSessions, &structs.Session{}
+		case recordCoordinate:
+			table, obj = tableCoordinates, &structs.CoordinateEntry{}
 		default:
 			return fmt.Errorf("unknown record type %d", rt)
 		}

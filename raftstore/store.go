@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"github.com/minconsul/minconsul/internal/groupcommit"
+	"github.com/minconsul/minconsul/internal/telemetry"
 	"github.com/minconsul/minconsul/structs"
 	"go.etcd.io/bbolt"
 )
@@ -41,6 +42,9 @@ type Config struct {
 	// NodeNameOf maps another server's ID to its node name (from gossip)
 	// for /v1/operator/raft/configuration.
 	NodeNameOf func(id string) string
+
+	// Metrics records Raft applies and commit times (nil: none).
+	Metrics *telemetry.Metrics
 
 	// Bootstrap makes this server a one-voter cluster when it has no state.
 	Bootstrap bool
@@ -226,7 +230,7 @@ func (s *Store) Start(ctx context.Context) error {
 	s.raft = r
 	s.verifier.run = func() error { return r.VerifyLeader().Error() }
 	s.leaderCh, s.stopCh, s.leaderDone = make(chan bool, 1), make(chan struct{}), make(chan struct{})
-	s.batcher = newKVBatcher(r, s.cfg.ApplyTimeout)
+	s.batcher = newKVBatcher(r, s.cfg.ApplyTimeout, s.cfg.Metrics)
 	go s.watchLeadership()
 	s.logger.Info("raft started", "id", rc.LocalID, "address", addr, "data_dir", s.cfg.DataDir)
 	return nil
@@ -310,10 +314,12 @@ func (s *Store) Apply(ctx context.Context, cmd structs.Command) (uint64, any, er
 		o, err := s.batcher.Do(buf)
 		return kvResult(o, err)
 	}
+	start := time.Now()
 	f := s.raft.Apply(buf, timeout)
 	if err := f.Error(); err != nil {
 		return 0, nil, mapRaftErr(err)
 	}
+	raftApplied(s.cfg.Metrics, start)
 	res, _ := f.Response().(applyResult)
 	if res.Err != nil {
 		return f.Index(), nil, res.Err

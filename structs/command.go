@@ -65,6 +65,8 @@ func (t CommandType) String() string {
 		return "KVLock"
 	case KVUnlock:
 		return "KVUnlock"
+	case CoordinateBatchUpdate:
+		return "CoordinateBatchUpdate"
 	}
 	return fmt.Sprintf("CommandType(%d)", uint8(t))
 }
@@ -92,6 +94,8 @@ type Command struct {
 	Batch      [][]byte           `codec:",omitempty"`
 	Session    *Session           `codec:",omitempty"`
 	Txn        TxnOps             `codec:",omitempty"`
+	// Coordinates: CoordinateBatchUpdate (structs/coordinate.go).
+	Coordinates Coordinates `codec:",omitempty"`
 }
 
 // handle is read-only after construction and safe for concurrent use; it

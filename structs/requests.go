@@ -83,6 +83,13 @@ type RaftRemovePeerRequest struct {
 	QueryOptions
 }
 
+// RaftTransferLeaderRequest hands leadership to the server with ID (any
+// other voter when empty); it runs on the leader.
+type RaftTransferLeaderRequest struct {
+	ID string
+	QueryOptions
+}
+
 // SnapshotMeta describes a backup archive (GET /v1/snapshot; shown by
 // `minconsul snapshot inspect`).
 type SnapshotMeta struct {

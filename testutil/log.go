@@ -10,9 +10,10 @@ import (
 )
 
 // Logger is a debug-level logger writing to t.Log (shown only when the
-// test fails).
+// test fails); an intercept logger, as the binary's, so /v1/agent/monitor
+// works in tests.
 func Logger(t testing.TB, name string) hclog.Logger {
-	return hclog.New(&hclog.LoggerOptions{Name: name, Level: hclog.Debug, Output: LogWriter(t)})
+	return hclog.NewInterceptLogger(&hclog.LoggerOptions{Name: name, Level: hclog.Debug, Output: LogWriter(t)})
 }
 
 // LogWriter writes each line to t.Log until the test's cleanups have run

@@ -78,6 +78,9 @@ type Deps struct {
 	// ServerJoined is called when another server (re)appears in gossip:
 	// the catalog may have lost this node's entries (a restarted cluster).
 	ServerJoined func()
+	// UserEvent receives every user event gossip delivers (the encoded
+	// event and serf's Lamport time), including this agent's own.
+	UserEvent func(payload []byte, ltime uint64)
 }
 
 // Membership is one agent's gossip member and leader duties.
@@ -94,6 +97,7 @@ type Membership struct {
 	bootstrapped atomic.Bool
 	reapMu       sync.Mutex
 	reaped       map[string]string // serf-reaped member name -> node ID
+	loneLTime    atomic.Uint64     // a lone agent's own event clock
 
 	ctx  context.Context
 	wg   sync.WaitGroup
@@ -251,6 +255,10 @@ func (ms *Membership) serfEventLoop() {
 		case <-ms.ctx.Done():
 			return
 		case ev := <-ms.serfEvents:
+			if ue, ok := ev.(serf.UserEvent); ok {
+				ms.onUserEvent(ue)
+				continue
+			}
 			me, ok := ev.(serf.MemberEvent)
 			if !ok {
 				continue
@@ -382,6 +390,14 @@ func (ms *Membership) ForceLeave(ctx context.Context, node string) error {
 	}
 	if ms.serf == nil {
 		return structs.BadRequest("this -dev agent runs without gossip; there is no member to force out")
+	}
+	// Serf ignores a name it does not know; Consul refuses it.
+	known := false
+	for _, m := range ms.serf.Members() {
+		known = known || m.Name == node
+	}
+	if !known {
+		return fmt.Errorf("agent: No node found with name '%s'", node)
 	}
 	if err := ms.serf.RemoveFailedNode(node); err != nil {
 		return fmt.Errorf("force-leave %s: %w", node, err)

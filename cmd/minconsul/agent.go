@@ -70,7 +70,8 @@ func (c *cli) agentCmd(args []string) int {
 		return 1
 	}
 	level := hclog.LevelFromString(res.LogLevel)
-	logger := hclog.New(&hclog.LoggerOptions{
+	// An intercept logger, so /v1/agent/monitor can attach sinks to it.
+	logger := hclog.NewInterceptLogger(&hclog.LoggerOptions{
 		Level:      level,
 		JSONFormat: res.LogJSON,
 		Output:     c.stdout,

@@ -176,3 +176,33 @@ func kvList(m map[string]string, sep string) string {
 	}
 	return strings.Join(parts, sep)
 }
+
+// catalogDatacenters is `consul catalog datacenters`: one name a line.
+func (c *cli) catalogDatacenters(args []string) int {
+	var h httpFlags
+	fs := c.newFlags("catalog datacenters")
+	h.client(fs)
+	if rc, ok := c.parse(fs, "catalog datacenters [options]", args); !ok {
+		return rc
+	}
+	if fs.NArg() > 0 {
+		return tooMany(c, "0", fs.NArg())
+	}
+	client, err := h.apiClient()
+	if err != nil {
+		return connectErr(c, err)
+	}
+	dcs, err := client.Catalog().Datacenters()
+	if err != nil {
+		c.err("Error listing datacenters: %s", err)
+		return 1
+	}
+	if len(dcs) == 0 {
+		c.err("No datacenters found")
+		return 1
+	}
+	for _, dc := range dcs {
+		c.out("%s", dc)
+	}
+	return 0
+}

@@ -222,7 +222,8 @@ func TestAgentControlCommands(t *testing.T) {
 
 func TestVersion(t *testing.T) {
 	rc, out, _ := runCLI(t, "", "version")
-	if rc != 0 || !strings.HasPrefix(out, "Consul v"+Version+"\n") || !strings.Contains(out, "Protocol 2 spoken by default") {
+	if rc != 0 || !strings.HasPrefix(out, "Consul v"+Version+"\n") || !strings.Contains(out, "Protocol 2 spoken by default") ||
+		!strings.Contains(out, "\nminconsul "+readBuildInfo().Version+", revision ") {
 		t.Fatalf("%d %q", rc, out)
 	}
 	for _, args := range [][]string{{"version", "-format=json"}, {"version", "-format", "json"}} {
@@ -231,7 +232,7 @@ func TestVersion(t *testing.T) {
 		if rc != 0 || json.Unmarshal([]byte(out), &v) != nil || v["Version"] != Version {
 			t.Fatalf("%d %q", rc, out)
 		}
-		for _, k := range []string{"Revision", "Prerelease", "BuildDate", "RPC"} {
+		for _, k := range []string{"Revision", "Prerelease", "BuildDate", "RPC", "Minconsul"} {
 			if _, ok := v[k]; !ok {
 				t.Fatalf("json lacks %s: %s", k, out)
 			}
@@ -266,5 +267,12 @@ func TestDispatch(t *testing.T) {
 	}
 	if rc, out, _ := runCLI(t, "", "agent", "-h"); rc != 0 || !strings.Contains(out, "-retry-join") {
 		t.Fatalf("%d %q", rc, out)
+	}
+}
+
+func TestVersion_BuildInfoLine(t *testing.T) {
+	b := buildInfo{Version: "v0.3.0", Revision: "0123456789abcdef0123", Modified: true}
+	if got := b.String(); got != "minconsul v0.3.0, revision 0123456789ab (modified)" {
+		t.Fatalf("%q", got)
 	}
 }

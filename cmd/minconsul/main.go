@@ -75,6 +75,14 @@ func commands() map[string]command {
 		"snapshot restore": {"Restores snapshot of Consul server state", (*cli).snapshotRestore},
 		"snapshot save":    {"Saves snapshot of Consul server state", (*cli).snapshotSave},
 		"version":          {"Prints the Consul version", (*cli).versionCmd},
+		"event":            {"Fire a new event", (*cli).eventCmd},
+		"watch":            {"Watch for changes in Consul", (*cli).watchCmd},
+		"info":             {"Provides debugging information for operators.", (*cli).infoCmd},
+		"monitor":          {"Stream logs from a Consul agent", (*cli).monitorCmd},
+		"rtt":              {"Estimates network round trip time between nodes", (*cli).rttCmd},
+
+		// Names longer than the column above sit apart, so gofmt keeps it.
+		"catalog datacenters": {"Lists all known datacenters", (*cli).catalogDatacenters},
 	}
 }
 

@@ -234,6 +234,9 @@ type versionInfo struct {
 	Prerelease string
 	BuildDate  string
 	RPC        struct{ Default, Min, Max int }
+	// Minconsul is this implementation's own version and revision (from
+	// the Go build info) beside the Consul version it speaks.
+	Minconsul buildInfo
 }
 
 func (c *cli) versionCmd(args []string) int {
@@ -243,7 +246,7 @@ func (c *cli) versionCmd(args []string) int {
 	if rc, ok := c.parse(fs, "version [options]", args); !ok {
 		return rc
 	}
-	info := versionInfo{Version: Version, Revision: Revision, BuildDate: BuildDate}
+	info := versionInfo{Version: Version, Revision: Revision, BuildDate: BuildDate, Minconsul: readBuildInfo()}
 	info.RPC.Default, info.RPC.Min, info.RPC.Max = 2, 2, 3
 	switch format {
 	case "pretty":
@@ -255,6 +258,7 @@ func (c *cli) versionCmd(args []string) int {
 		fmt.Fprintf(&b, "Build Date %s\n", BuildDate)
 		fmt.Fprintf(&b, "Protocol %d spoken by default, understands %d to %d (agent will automatically use protocol >%d when speaking to compatible agents)\n",
 			info.RPC.Default, info.RPC.Min, info.RPC.Max, info.RPC.Default)
+		fmt.Fprintf(&b, "%s\n", info.Minconsul)
 		fmt.Fprint(c.stdout, b.String())
 		// Consul's UI adds a newline after the formatter's own.
 		fmt.Fprintln(c.stdout)

@@ -21,11 +21,14 @@ func (c *cli) operatorRaftCmd(args []string) int {
 			return c.operatorRaftListPeers(args[1:])
 		case "remove-peer":
 			return c.operatorRaftRemovePeer(args[1:])
+		case "transfer-leader":
+			return c.operatorRaftTransferLeader(args[1:])
 		}
 	}
 	fmt.Fprintf(c.stderr, "Usage: %s operator raft <subcommand> [options]\n\nSubcommands:\n", c.name)
-	fmt.Fprintf(c.stderr, "    list-peers     Display the current Raft peer configuration\n")
-	fmt.Fprintf(c.stderr, "    remove-peer    Remove a Consul server from the Raft configuration\n")
+	fmt.Fprintf(c.stderr, "    list-peers         Display the current Raft peer configuration\n")
+	fmt.Fprintf(c.stderr, "    remove-peer        Remove a Consul server from the Raft configuration\n")
+	fmt.Fprintf(c.stderr, "    transfer-leader    Transfer Raft leadership to another Consul server\n")
 	return 1
 }
 
@@ -106,6 +109,32 @@ func (c *cli) operatorRaftRemovePeer(args []string) int {
 	} else {
 		c.out("Removed peer with id %q", id)
 	}
+	return 0
+}
+
+// operatorRaftTransferLeader asks the leader to hand over leadership (to
+// -id, or to any other voter).
+func (c *cli) operatorRaftTransferLeader(args []string) int {
+	var h httpFlags
+	var id string
+	fs := c.newFlags("operator raft transfer-leader")
+	fs.StringVar(&id, "id", "", "The ID of the server to transfer leadership to.")
+	h.client(fs)
+	h.server(fs)
+	if rc, ok := c.parse(fs, "operator raft transfer-leader [options]", args); !ok {
+		return rc
+	}
+	client, err := h.apiClient()
+	if err != nil {
+		c.err("Error initializing client: %s", err)
+		return 1
+	}
+	res, err := client.Operator().RaftLeaderTransfer(id, nil)
+	if err != nil {
+		c.err("Error transferring leadership: %v", err)
+		return 1
+	}
+	c.out("Success: %t", res.Success)
 	return 0
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -71,6 +72,18 @@ func testArchive(t *testing.T) ([]byte, *structs.SnapshotMeta) {
 	if err := st.WaitForLeader(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// Something of each kind for inspect's table: two KV entries, a node
+	// with a service (three Register records with its check).
+	for _, k := range []string{"a", "b"} {
+		if _, _, err := st.Apply(ctx, structs.Command{Type: structs.KVSet, KV: &structs.DirEntry{Key: k, Value: []byte("v")}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := st.Apply(ctx, structs.Command{Type: structs.CatalogRegister, Register: &structs.RegisterRequest{Node: "n1", Address: "10.0.0.1",
+		Service: &structs.NodeService{ID: "web", Service: "web"},
+		Check:   &structs.HealthCheck{Node: "n1", CheckID: "c", Name: "c", Status: structs.HealthPassing}}}); err != nil {
+		t.Fatal(err)
+	}
 	var b bytes.Buffer
 	meta, err := st.SaveSnapshot(ctx, &b, false)
 	if err != nil {
@@ -125,7 +138,7 @@ func TestSnapshot_CLI(t *testing.T) {
 	file := filepath.Join(dir, "b.snap")
 
 	wantInspect := fmt.Sprintf(" ID           %s\n Size         %d\n Index        %d\n Term         %d\n Version      1\n",
-		meta.ID, meta.Size, meta.Index, meta.Term)
+		meta.ID, meta.Size, meta.Index, meta.Term) + inspectTable(t, archive)
 	steps := []struct {
 		args   []string
 		rc     int
@@ -171,4 +184,44 @@ func TestSnapshot_CLI(t *testing.T) {
 	if _, err := os.Stat(file + ".unverified"); !os.IsNotExist(err) {
 		t.Fatalf("unverified file left behind: %v", err)
 	}
+}
+
+// inspectTable is the per-type table `snapshot inspect` must print for an
+// archive, computed from the stats (sizes vary with encodings) in Consul's
+// layout.
+func inspectTable(t *testing.T, archive []byte) string {
+	t.Helper()
+	_, state, err := raftstore.ReadArchive(bytes.NewReader(archive))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats, err := raftstore.InspectState(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int{}
+	total := 0
+	for _, s := range stats {
+		counts[s.Name] = s.Count
+		total += s.Sum
+	}
+	if counts["KVS"] != 2 || counts["Register"] != 3 || counts["Index"] == 0 {
+		t.Fatalf("stats %+v", stats)
+	}
+	// Columns as a tabwriter pads them: widest cell plus 6.
+	rows := [][3]string{{" Type", "Count", "Size"}, {" ----", "----", "----"}}
+	for _, s := range stats {
+		rows = append(rows, [3]string{" " + s.Name, strconv.Itoa(s.Count), byteSize(uint64(s.Sum))})
+	}
+	rows = append(rows, [3]string{" ----", "----", "----"}, [3]string{" Total", "", byteSize(uint64(total))})
+	w0, w1 := 0, 0
+	for _, r := range rows {
+		w0, w1 = max(w0, len(r[0])+6), max(w1, len(r[1])+6)
+	}
+	var b strings.Builder
+	b.WriteString("\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "%-*s%-*s%s\n", w0, r[0], w1, r[1], r[2])
+	}
+	return b.String()
 }

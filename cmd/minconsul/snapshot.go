@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -84,13 +85,19 @@ func (c *cli) snapshotSave(args []string) int {
 // is false when the file could not be opened (err says why); otherwise
 // err is the archive's read or verification error.
 func readArchiveFile(path string) (meta *structs.SnapshotMeta, opened bool, err error) {
+	meta, _, opened, err = readArchiveState(path)
+	return meta, opened, err
+}
+
+// readArchiveState is readArchiveFile with the archive's state stream.
+func readArchiveState(path string) (meta *structs.SnapshotMeta, state []byte, opened bool, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	defer f.Close()
-	meta, _, err = raftstore.ReadArchive(f)
-	return meta, true, err
+	meta, state, err = raftstore.ReadArchive(f)
+	return meta, state, true, err
 }
 
 // writeFile writes r to path and syncs it, so a crash right after the
@@ -152,8 +159,8 @@ type inspectOutput struct {
 		Term    uint64
 		Version int
 	}
-	Stats     []struct{}
-	TotalSize int64
+	Stats     []raftstore.RecordStat
+	TotalSize int
 }
 
 // snapshotInspect reads an archive locally (no agent needed) and prints its
@@ -173,18 +180,30 @@ func (c *cli) snapshotInspect(args []string) int {
 		c.err("Error outputting enhanced snapshot data: Unknown format: %s", format)
 		return 1
 	}
-	meta, opened, err := readArchiveFile(file)
+	meta, state, opened, err := readArchiveState(file)
 	if !opened {
 		c.err("Error opening snapshot file: %s", err)
 		return 1
 	}
-	if err != nil {
-		c.err("Error extracting snapshot data: %s", err)
-		return 1
+	if err == nil {
+		var stats []raftstore.RecordStat
+		if stats, err = raftstore.InspectState(state); err == nil {
+			var out inspectOutput
+			out.Stats = stats
+			for _, s := range stats {
+				out.TotalSize += s.Sum
+			}
+			out.Meta.ID, out.Meta.Size, out.Meta.Index, out.Meta.Term, out.Meta.Version = meta.ID, meta.Size, meta.Index, meta.Term, meta.Version
+			return c.printInspect(&out, format)
+		}
 	}
-	var out inspectOutput
-	out.Meta.ID, out.Meta.Size, out.Meta.Index, out.Meta.Term, out.Meta.Version = meta.ID, meta.Size, meta.Index, meta.Term, meta.Version
-	out.Stats, out.TotalSize = []struct{}{}, meta.Size
+	c.err("Error extracting snapshot data: %s", err)
+	return 1
+}
+
+// printInspect prints the metadata and the per-type table as Consul does
+// (a tabwriter with padding 6, a leading space on each line).
+func (c *cli) printInspect(out *inspectOutput, format string) int {
 	if format == "json" {
 		b, err := json.MarshalIndent(out, "", "   ")
 		if err != nil {
@@ -202,7 +221,29 @@ func (c *cli) snapshotInspect(args []string) int {
 	fmt.Fprintf(tw, " Index\t%d\n", out.Meta.Index)
 	fmt.Fprintf(tw, " Term\t%d\n", out.Meta.Term)
 	fmt.Fprintf(tw, " Version\t%d\n", out.Meta.Version)
+	fmt.Fprintf(tw, "\n Type\tCount\tSize\n")
+	fmt.Fprintf(tw, " ----\t----\t----\n")
+	for _, s := range out.Stats {
+		fmt.Fprintf(tw, " %s\t%d\t%s\n", s.Name, s.Count, byteSize(uint64(s.Sum)))
+	}
+	fmt.Fprintf(tw, " ----\t----\t----\n")
+	fmt.Fprintf(tw, " Total\t\t%s\n", byteSize(uint64(out.TotalSize)))
 	_ = tw.Flush()
 	fmt.Fprint(c.stdout, b.String())
 	return 0
+}
+
+// byteSize is Consul's size column: one decimal, trailing ".0" dropped,
+// units B, KB, MB, GB, TB (powers of 1024).
+func byteSize(n uint64) string {
+	units := []string{"B", "KB", "MB", "GB", "TB"}
+	if n == 0 {
+		return "0"
+	}
+	v, u := float64(n), 0
+	for v >= 1024 && u < len(units)-1 {
+		v /= 1024
+		u++
+	}
+	return strings.TrimSuffix(strconv.FormatFloat(v, 'f', 1, 64), ".0") + units[u]
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/minconsul/minconsul/agent"
 	"github.com/minconsul/minconsul/dnsserver"
 	"github.com/minconsul/minconsul/httpapi"
+	"github.com/minconsul/minconsul/internal/telemetry"
 	"github.com/minconsul/minconsul/ui"
 )
 
@@ -31,12 +32,13 @@ type Agent struct {
 	cfg    *agent.Config
 	logger hclog.Logger
 
-	httpLn net.Listener
-	dnsUDP net.PacketConn
-	dnsTCP net.Listener
-	http   *httpapi.Server
-	dns    *dnsserver.Server
-	wg     sync.WaitGroup
+	httpLn  net.Listener
+	dnsUDP  net.PacketConn
+	dnsTCP  net.Listener
+	http    *httpapi.Server
+	metrics *telemetry.Metrics
+	dns     *dnsserver.Server
+	wg      sync.WaitGroup
 
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -47,11 +49,17 @@ func New(cfg *agent.Config, logger hclog.Logger) (*Agent, error) {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
+	// One metrics instance per agent, handed to every part that records.
+	met, err := telemetry.New(cfg.Telemetry)
+	if err != nil {
+		return nil, fmt.Errorf("telemetry: %w", err)
+	}
+	cfg.Metrics = met
 	core, err := agent.New(cfg, logger)
 	if err != nil {
 		return nil, err
 	}
-	return &Agent{Agent: core, cfg: cfg, logger: logger}, nil
+	return &Agent{Agent: core, cfg: cfg, logger: logger, metrics: met}, nil
 }
 
 // Start binds the client ports, starts the core and serves. On error
@@ -62,20 +70,27 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 			a.Shutdown()
 		}
 	}()
-	if a.httpLn, err = net.Listen("tcp", a.cfg.HTTPAddr); err != nil {
-		return fmt.Errorf("http listen %s: %w", a.cfg.HTTPAddr, err)
+	if a.httpLn, err = listenHTTP(a.cfg.HTTPAddr, a.cfg.UnixSockets); err != nil {
+		return err
 	}
 	if err := a.listenDNS(); err != nil {
 		return err
 	}
 	// The core reports where its API and DNS listen (/v1/agent/self).
 	a.cfg.HTTPAddr, a.cfg.DNSAddr = a.HTTPAddr(), a.DNSAddr()
+	a.metrics.Start()
 	if err := a.Agent.Start(ctx); err != nil {
 		return err
 	}
+	// /v1/agent/monitor attaches to the logger when it takes sinks (the
+	// binary's and the tests' loggers do).
+	var logs httpapi.LogSinks
+	if il, ok := a.logger.(hclog.InterceptLogger); ok {
+		logs = il
+	}
 	a.http = httpapi.New(httpapi.Config{Datacenter: a.cfg.Datacenter, NodeName: a.cfg.NodeName, UIEnabled: a.cfg.UIEnabled, UI: ui.New(),
-		KVMaxValueSize: a.cfg.KVMaxValueSize, Keyring: a.Agent,
-		TxnMaxReqLen: a.cfg.TxnMaxReqLen},
+		Events: a.Agent, Metrics: a.metrics, Logs: logs, Coordinates: a.Agent,
+		KVMaxValueSize: a.cfg.KVMaxValueSize, Keyring: a.Agent, TxnMaxReqLen: a.cfg.TxnMaxReqLen},
 		a.Backend(), a.Agent, a.logger.Named("http"))
 	a.wg.Add(1)
 	go func() {
@@ -122,14 +137,18 @@ func dnsConfig(cfg *agent.Config) dnsserver.Config {
 		Domain: cfg.Domain, Datacenter: cfg.Datacenter, NodeName: cfg.NodeName,
 		NodeTTL: d.NodeTTL, ServiceTTL: d.ServiceTTL, OnlyPassing: d.OnlyPassing, AllowStale: d.AllowStale,
 		UDPAnswerLimit: d.UDPAnswerLimit, EnableTruncate: d.EnableTruncate,
-		Recursors: d.Recursors, RecursorTimeout: d.RecursorTimeout,
+		Recursors: d.Recursors, RecursorTimeout: d.RecursorTimeout, Metrics: cfg.Metrics,
 	}
 }
 
-// HTTPAddr is the bound HTTP address (host:port).
+// HTTPAddr is the bound HTTP address: host:port, or unix:///path for a
+// socket (the form consul/api clients and -http-addr take).
 func (a *Agent) HTTPAddr() string {
 	if a.httpLn == nil {
 		return ""
+	}
+	if a.httpLn.Addr().Network() == "unix" {
+		return unixPrefix + a.httpLn.Addr().String()
 	}
 	return a.httpLn.Addr().String()
 }
@@ -167,6 +186,7 @@ func (a *Agent) Shutdown() error {
 		}
 		a.shutdownErr = a.Agent.Shutdown()
 		a.wg.Wait()
+		a.metrics.Stop()
 	})
 	return a.shutdownErr
 }
