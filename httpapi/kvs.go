@@ -119,9 +119,12 @@ func writeEntries(q *request, entries []*structs.DirEntry) error {
 	return nil
 }
 
-// appendDirEntries writes exactly what encoding/json writes for
-// []*structs.DirEntry (field order, omitempty Session, base64 Value, null
-// for a nil Value, HTML-safe string escaping).
+// appendDirEntries writes what encoding/json writes for
+// []*structs.DirEntry (field order, omitempty Session, base64 Value,
+// HTML-safe string escaping), except that an empty Value is null as well as
+// a nil one: Consul keeps an empty value as nil (its Raft codec decodes a
+// zero-length value so), and clients see "Value":null for a key PUT with an
+// empty body (python-consul returns None, the Go client a nil slice).
 func appendDirEntries(buf []byte, entries []*structs.DirEntry) []byte {
 	buf = append(buf, '[')
 	for i, e := range entries {
@@ -139,7 +142,7 @@ func appendDirEntries(buf []byte, entries []*structs.DirEntry) []byte {
 		buf = append(buf, `,"Flags":`...)
 		buf = strconv.AppendUint(buf, e.Flags, 10)
 		buf = append(buf, `,"Value":`...)
-		if e.Value == nil {
+		if len(e.Value) == 0 {
 			buf = append(buf, "null"...)
 		} else {
 			buf = append(buf, '"')

@@ -54,6 +54,10 @@ func TestKV_Table(t *testing.T) {
 		{name: "delete missing", method: "DELETE", path: "/v1/kv/flagged", status: 200, want: "true", exact: true},
 		{name: "pretty", method: "GET", path: "/v1/kv/foo?pretty", status: 200, want: "[\n    {\n        \"LockIndex\": 0,\n        \"Key\": \"foo\","},
 		{name: "keys root", method: "GET", path: "/v1/kv/?keys", status: 200, want: `"foo"`},
+		{name: "put empty body", method: "PUT", path: "/v1/kv/dir/", status: 200, want: "true", exact: true},
+		{name: "empty value is null", method: "GET", path: "/v1/kv/dir/", status: 200, want: `"Key":"dir/","Flags":0,"Value":null,`},
+		{name: "empty value is null in a list", method: "GET", path: "/v1/kv/dir/?recurse", status: 200, want: `"Key":"dir/","Flags":0,"Value":null,`},
+		{name: "empty raw", method: "GET", path: "/v1/kv/dir/?raw", status: 200, want: "", exact: true},
 	})
 }
 
@@ -119,7 +123,7 @@ func TestKV_APIClient(t *testing.T) {
 		t.Fatalf("missing: %v %v", missing, err)
 	}
 	empty, _, err := kv.Get("other", nil)
-	if err != nil || empty == nil || len(empty.Value) != 0 {
+	if err != nil || empty == nil || empty.Value != nil { // nil, as from Consul
 		t.Fatalf("empty value: %+v %v", empty, err)
 	}
 
