@@ -115,6 +115,10 @@ func (s *State) validateCheck(def *structs.CheckDefinition, svc *structs.NodeSer
 	if def.SuccessBeforePassing < 0 || def.FailuresBeforeWarning < 0 || def.FailuresBeforeCritical < 0 {
 		return nil, structs.BadRequest("Invalid check: SuccessBeforePassing, FailuresBeforeWarning and FailuresBeforeCritical must be >= 0")
 	}
+	if def.OutputMaxSize < 0 {
+		return nil, structs.BadRequest("Invalid check: MaxOutputMaxSize must be positive") // sic, Consul's text
+	}
+	c.outputCap = checks.OutputCap(s.cfg.OutputMaxSize, def.OutputMaxSize)
 	parse := func(field, v string) (time.Duration, error) {
 		if v == "" {
 			return 0, nil
@@ -201,7 +205,8 @@ func (s *State) setProbe(c *check, def *structs.CheckDefinition, args []string, 
 	switch {
 	case def.HTTP != "":
 		hc.Type, c.probe = "http", &checks.HTTP{URL: def.HTTP, Method: def.Method, Header: def.Header, Body: def.Body,
-			Every: interval, Timeout: timeout, TLS: tlsCfg, DisableRedirects: def.DisableRedirects}
+			Every: interval, Timeout: timeout, TLS: tlsCfg, DisableRedirects: def.DisableRedirects,
+			MaxOutputSize: c.outputCap}
 	case def.TCP != "":
 		hc.Type, c.probe = "tcp", &checks.TCP{Addr: def.TCP, UseTLS: def.TCPUseTLS, TLS: tlsCfg, Every: interval, Timeout: timeout}
 	case def.UDP != "":
@@ -217,14 +222,15 @@ func (s *State) setProbe(c *check, def *structs.CheckDefinition, args []string, 
 			return structs.BadRequest("Scripts are disabled on this agent; to enable, configure 'enable_script_checks' or 'enable_local_script_checks' to true")
 		}
 		if def.DockerContainerID == "" {
-			hc.Type, c.probe = "script", &checks.Script{Args: args, Every: interval, Timeout: timeout}
+			hc.Type, c.probe = "script", &checks.Script{Args: args, Every: interval, Timeout: timeout,
+				MaxOutputSize: c.outputCap}
 			return nil
 		}
 		if s.cfg.Docker == nil {
 			return fmt.Errorf("docker check %q: no Docker engine client on this agent", c.id)
 		}
 		hc.Type, c.probe = "docker", &checks.DockerExec{Client: s.cfg.Docker, ContainerID: def.DockerContainerID,
-			Args: args, Every: interval, Timeout: timeout}
+			Args: args, Every: interval, Timeout: timeout, MaxOutputSize: c.outputCap}
 	}
 	return nil
 }
