@@ -49,7 +49,9 @@ func TestExec_RealContainer(t *testing.T) {
 
 // A Docker check (DockerContainerID + Args) execs in a real container and
 // follows its state, and DNS follows the check (only_passing, so that the
-// probe's exit 1, a warning, takes the instance out).
+// probe's exit 1, a warning, takes the instance out). Its Shell is set but,
+// as in Consul, Args are exec'd as they are: the container (FROM scratch)
+// has no shell, so a check wrapped in one could never pass.
 func TestDockerCheck_FlipsAndDNSFollows(t *testing.T) {
 	s := newScope(t)
 	id, _ := s.create(ctr{name: "dcheck", publish: []string{"127.0.0.1::8080"}})
@@ -61,7 +63,7 @@ func TestDockerCheck_FlipsAndDNSFollows(t *testing.T) {
 	}})
 	c := a.Client(t)
 	reg := &api.AgentServiceRegistration{ID: "dweb", Name: "dweb", Port: 8080, Checks: api.AgentServiceChecks{
-		{CheckID: "docker", DockerContainerID: id, Args: []string{"/hello-world", "-probe"}, Interval: "200ms"},
+		{CheckID: "docker", DockerContainerID: id, Shell: "/bin/sh", Args: []string{"/hello-world", "-probe"}, Interval: "200ms"},
 	}}
 	if err := c.Agent().ServiceRegister(reg); err != nil {
 		t.Fatal(err)
