@@ -71,6 +71,17 @@ func TestChecks_OutputMaxSize(t *testing.T) {
 		t.Fatalf("script output at the agent's cap %q", hc.Output)
 	}
 
+	// The check's own size shows in its Definition, as Consul's.
+	resp, err := http.Get("http://" + a.HTTPAddr() + "/v1/health/node/node1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"OutputMaxSize":8`) {
+		t.Fatalf("no OutputMaxSize in the http check's Definition: %s", body)
+	}
+
 	code, msg := putJSON(t, a, "/v1/agent/check/register", `{"ID":"neg","Name":"neg","TTL":"10s","OutputMaxSize":-1}`)
 	if code != 400 || !strings.Contains(msg, "Invalid check: MaxOutputMaxSize must be positive") {
 		t.Fatalf("negative OutputMaxSize: %d %s", code, msg)

@@ -103,6 +103,7 @@ func (s *State) validateCheck(def *structs.CheckDefinition, svc *structs.NodeSer
 			GRPC: def.GRPC, GRPCUseTLS: def.GRPCUseTLS, H2PING: def.H2PING, H2PingUseTLS: def.H2PingUseTLS,
 			DockerContainerID: def.DockerContainerID, Shell: def.Shell, ScriptArgs: scriptArgs(def),
 			AliasNode: def.AliasNode, AliasService: def.AliasService, TCPUseTLS: def.TCPUseTLS, UDP: def.UDP,
+			OutputMaxSize: def.OutputMaxSize,
 		},
 	}
 	if svc != nil {
