@@ -116,9 +116,6 @@ func (s *State) validateCheck(def *structs.CheckDefinition, svc *structs.NodeSer
 	if def.SuccessBeforePassing < 0 || def.FailuresBeforeWarning < 0 || def.FailuresBeforeCritical < 0 {
 		return nil, structs.BadRequest("Invalid check: SuccessBeforePassing, FailuresBeforeWarning and FailuresBeforeCritical must be >= 0")
 	}
-	if def.OutputMaxSize < 0 {
-		return nil, structs.BadRequest("Invalid check: MaxOutputMaxSize must be positive") // sic, Consul's text
-	}
 	c.outputCap = checks.OutputCap(s.cfg.OutputMaxSize, def.OutputMaxSize)
 	parse := func(field, v string) (time.Duration, error) {
 		if v == "" {
@@ -187,6 +184,13 @@ func (s *State) validateCheck(def *structs.CheckDefinition, svc *structs.NodeSer
 		// Nothing to run (a Docker check without Args included): Consul
 		// takes it for a TTL check without a TTL.
 		return nil, structs.BadRequest("Invalid check: TTL must be > 0 for TTL checks")
+	}
+	// After the kind's own errors, as Consul's CheckType.Validate.
+	if def.OutputMaxSize < 0 {
+		return nil, structs.BadRequest("Invalid check: MaxOutputMaxSize must be positive") // sic, Consul's text
+	}
+	if def.FailuresBeforeWarning > def.FailuresBeforeCritical {
+		return nil, structs.BadRequest("Invalid check: FailuresBeforeWarning can't be higher than FailuresBeforeCritical")
 	}
 	return c, nil
 }
