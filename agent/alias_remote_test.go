@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,4 +53,36 @@ func waitCheck(t *testing.T, c *api.Client, id, status, output string) {
 		}
 		return nil
 	})
+}
+
+// When its servers are gone, a client agent's remote alias cannot ask the
+// catalog: from the second failure in a row it is critical with Consul's
+// text.
+func TestChecks_AliasRemoteFailure(t *testing.T) {
+	servers := testagent.StartCluster(t, 1)
+	cl := testagent.StartClient(t, "client1", "127.0.0.22", servers[0])
+	c := cl.Client(t)
+	if err := c.Agent().CheckRegister(&api.AgentCheckRegistration{ID: "alias-srv", Name: "alias srv",
+		AgentServiceCheck: api.AgentServiceCheck{AliasNode: servers[0].NodeName()}}); err != nil {
+		t.Fatal(err)
+	}
+	local := func(status, prefix string) {
+		t.Helper()
+		testutil.Retry(t, 30*time.Second, func() error {
+			checks, err := c.Agent().Checks()
+			if err != nil {
+				return err
+			}
+			hc := checks["alias-srv"]
+			if hc == nil || hc.Status != status || !strings.HasPrefix(hc.Output, prefix) {
+				return fmt.Errorf("alias %+v, want %s %q...", hc, status, prefix)
+			}
+			return nil
+		})
+	}
+	local(api.HealthPassing, "All checks passing.")
+	if err := servers[0].Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	local(api.HealthCritical, "Failure checking aliased node or service: ")
 }
