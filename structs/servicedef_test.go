@@ -75,3 +75,29 @@ func roundTrip(t *testing.T, d *ServiceDefinition) *ServiceDefinition {
 	}
 	return &again
 }
+
+var benchService = []byte(`{"ID":"web1","Name":"web","Tags":["a","b"],"Port":8080,"enable_tag_override":true,
+	"tagged_addresses":{"lan":{"address":"10.0.0.1","port":8080}},"Meta":{"k":"v"},
+	"Check":{"HTTP":"http://127.0.0.1:8080/health","Interval":"10s"}}`)
+
+// The snake_case-aware decoder next to a bare encoding/json decode of the
+// same struct (no UnmarshalJSON of its own), in the same run.
+func BenchmarkServiceDefinition_Unmarshal(b *testing.B) {
+	b.Run("snake_case-aware", func(b *testing.B) {
+		for range b.N {
+			var d ServiceDefinition
+			if err := json.Unmarshal(benchService, &d); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("baseline-plain", func(b *testing.B) {
+		type plain ServiceDefinition
+		for range b.N {
+			var d plain
+			if err := json.Unmarshal(benchService, &d); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
