@@ -126,7 +126,7 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 		Version: a.version(), NodeMeta: a.cfg.NodeMeta,
 		CheckUpdateInterval: a.cfg.CheckUpdateInterval, Docker: a.cfg.DockerExec,
 		ReapInterval: a.cfg.CheckReapInterval, DeregisterMin: a.cfg.CheckDeregisterMin,
-		MinInterval: a.cfg.CheckMinInterval},
+		MinInterval: a.cfg.CheckMinInterval, OutputMaxSize: a.cfg.CheckOutputMaxSize},
 		a.backend, func() { a.sync.TriggerChanges() }, a.logger)
 	a.sync = ae.New(a.local, ae.DefaultInterval, a.logger)
 	for _, def := range a.cfg.Services {

@@ -358,6 +358,8 @@ func TestChecks_BadDefinitions(t *testing.T) {
 		{`{"Name":"x","TCP":"127.0.0.1:1","Interval":"1s","FailuresBeforeCritical":-1}`, 400, "must be >= 0"},
 		{`{"Name":"x","DockerContainerID":"abc","Interval":"1s"}`, 400, "Invalid check: TTL must be > 0 for TTL checks"},
 		{`{"Name":"x"}`, 400, "Invalid check: TTL must be > 0 for TTL checks"},
+		{`{"Name":"x","TCP":"127.0.0.1:1","Interval":"1s","FailuresBeforeWarning":2}`, 400, "Invalid check: FailuresBeforeWarning can't be higher than FailuresBeforeCritical"},
+		{`{"Name":"x","TTL":"1s","OutputMaxSize":-4}`, 400, "Invalid check: MaxOutputMaxSize must be positive"},
 		{`{"Name":"x","DockerContainerID":"abc","Args":["/x"],"Interval":"1s"}`, 500, "no Docker engine client"},
 	} {
 		req, _ := http.NewRequest(http.MethodPut, "http://"+a.HTTPAddr()+"/v1/agent/check/register", strings.NewReader(tc.body))

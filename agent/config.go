@@ -71,6 +71,8 @@ type Config struct {
 	// CheckMinInterval is the shortest interval a check runs at (Consul:
 	// 1 s, shorter ones are raised with a warning; tests use 0).
 	CheckMinInterval time.Duration
+	// CheckOutputMaxSize is Consul's check_output_max_size (0: 4096).
+	CheckOutputMaxSize int
 
 	Services []*structs.ServiceDefinition
 	Checks   []*structs.CheckDefinition

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/minconsul/minconsul/agent/checks"
 	"github.com/minconsul/minconsul/structs"
 )
 
@@ -54,6 +55,7 @@ func (a *Agent) Self() map[string]any {
 		"Stats":  stats,
 		"Meta":   a.local.NodeMeta(),
 	}
+	self["DebugConfig"].(map[string]any)["CheckOutputMaxSize"] = checks.OutputCap(a.cfg.CheckOutputMaxSize, 0)
 	for k, v := range a.debugConfig() {
 		self["DebugConfig"].(map[string]any)[k] = v
 	}

@@ -1,11 +1,14 @@
 package agent_test
 
 import (
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/consul/api"
 
 	"github.com/minconsul/minconsul/agent"
+	"github.com/minconsul/minconsul/testutil"
 	"github.com/minconsul/minconsul/testutil/testagent"
 )
 
@@ -30,7 +33,7 @@ func TestAgent_Self(t *testing.T) {
 		t.Fatalf("Config: %v", cfg)
 	}
 	if dbg["NodeName"] != "selfish" || dbg["EncryptKey"] != "hidden" || dbg["KVMaxValueSize"] != float64(2048) ||
-		dbg["ServerMode"] != true || dbg["ACLsEnabled"] != false {
+		dbg["ServerMode"] != true || dbg["ACLsEnabled"] != false || dbg["CheckOutputMaxSize"] != float64(4096) {
 		t.Fatalf("DebugConfig: %v", dbg)
 	}
 	if member["Name"] != "selfish" {
@@ -39,11 +42,15 @@ func TestAgent_Self(t *testing.T) {
 	if v, ok := meta["consul-network-segment"]; !ok || v != "" || meta["consul-version"] != cfg["Version"] || meta["rack"] != "r1" {
 		t.Fatalf("Meta: %v", meta)
 	}
-	// The node's catalog meta is the same.
-	node, _, err := c.Catalog().Node("selfish", nil)
-	if err != nil || node.Node.Meta["consul-version"] != "1.20.0" || node.Node.Meta["rack"] != "r1" {
-		t.Fatalf("catalog node meta: %+v %v", node, err)
-	}
+	// The node's catalog meta is the same, once anti-entropy has written
+	// it (the agent answers before its first sync).
+	testutil.Retry(t, 10*time.Second, func() error {
+		node, _, err := c.Catalog().Node("selfish", nil)
+		if err != nil || node == nil || node.Node.Meta["consul-version"] != "1.20.0" || node.Node.Meta["rack"] != "r1" {
+			return fmt.Errorf("catalog node meta: %+v %v", node, err)
+		}
+		return nil
+	})
 	nodes, _, err := c.Catalog().Nodes(&api.QueryOptions{NodeMeta: map[string]string{"rack": "r1"}, Filter: `Meta["consul-version"] == "1.20.0"`})
 	if err != nil || len(nodes) != 1 {
 		t.Fatalf("nodes by meta: %v %v", nodes, err)

@@ -47,6 +47,12 @@ func (l *Loader) build(r *rawConfig, dev bool, warn func(string)) (*agent.Config
 		CheckDeregisterMin: time.Minute,
 		CheckMinInterval:   time.Second,
 	}
+	if r.CheckOutputMaxSize != nil {
+		if *r.CheckOutputMaxSize < 1 {
+			return nil, fmt.Errorf("check_output_max_size must be positive, to discard check output use the discard_check_output flag")
+		}
+		cfg.CheckOutputMaxSize = *r.CheckOutputMaxSize
+	}
 	if r.CheckUpdateInterval != nil {
 		if *r.CheckUpdateInterval < 0 {
 			return nil, fmt.Errorf("check_update_interval cannot be negative")

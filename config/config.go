@@ -231,6 +231,7 @@ func defaultSource(dev bool, hostname string) *rawConfig {
 		EnableScriptChecks: ptr(false),
 		// Consul's check_update_interval.
 		CheckUpdateInterval: ptr(5 * time.Minute),
+		CheckOutputMaxSize:  ptr(4096),
 		// LeaveOnTerminate stays nil: its default depends on server mode.
 	}
 	if dev {

@@ -45,7 +45,7 @@ func TestLoad_Defaults(t *testing.T) {
 			Recursors: []string{}, RecursorTimeout: 2 * time.Second},
 		RaftMultiplier: 1, LogLevel: "INFO", UIEnabled: true, RetryInterval: 30 * time.Second, SkipLeaveOnInterrupt: true,
 		CheckUpdateInterval: 5 * time.Minute, CheckReapInterval: 30 * time.Second, CheckDeregisterMin: time.Minute,
-		CheckMinInterval: time.Second,
+		CheckMinInterval: time.Second, CheckOutputMaxSize: 4096,
 	}
 	cfg.Reload = nil
 	if !reflect.DeepEqual(cfg, want) {

@@ -27,7 +27,7 @@ type flagValues struct {
 // ignoredFlags are Consul agent flags minconsul accepts (and validates)
 // but does not act on; using one produces a warning.
 var ignoredFlagNames = []string{
-	"advertise-wan", "allow-write-http-from", "alt-domain", "check_output_max_size",
+	"advertise-wan", "allow-write-http-from", "alt-domain",
 	"default-query-time", "disable-host-node-id", "disable-keyring-file",
 	"enable-local-script-checks", "grpc-port", "grpc-tls-port", "https-port",
 	"join-wan", "log-file", "log-rotate-bytes", "log-rotate-duration", "log-rotate-max-files",
@@ -72,6 +72,7 @@ func newFlagSet(fv *flagValues) *flag.FlagSet {
 	fs.Var(boolPtr{&c.LogJSON}, "log-json", "Output logs in JSON format.")
 	fs.Var(boolPtr{&c.UIEnabled}, "ui", "Enables the built-in web UI server.")
 	fs.Var(boolPtr{&c.EnableScriptChecks}, "enable-script-checks", "Enables health check scripts.")
+	fs.Var(intPtr{p: &c.CheckOutputMaxSize, min: -1 << 31, max: 1<<31 - 1}, "check_output_max_size", "Sets the maximum output size for checks on this agent.")
 	fs.Var(boolPtr{&c.LeaveOnTerminate}, "leave-on-terminate", "Leave the cluster gracefully on SIGTERM.")
 	fs.Var(boolPtr{&c.Docker}, "docker", "Register the published ports of this host's Docker containers as services (on by itself with -dev when a Docker engine answers; -docker=false turns it off).")
 	fs.Var(strPtr{&c.DockerHost}, "docker-host", "Docker engine address for -docker (default: DOCKER_HOST, else unix:///var/run/docker.sock).")
@@ -94,7 +95,7 @@ func newFlagSet(fv *flagValues) *flag.FlagSet {
 			fs.Var(boolPtr{&sink.b}, name, "Accepted for compatibility with Consul; ignored by minconsul.")
 		case "grpc-port", "grpc-tls-port", "https-port", "serf-wan-port":
 			fs.Var(intPtr{p: &sink.i, min: -1, max: 65535}, name, "Accepted for compatibility with Consul; ignored by minconsul.")
-		case "protocol", "raft-protocol", "retry-max-wan", "log-rotate-max-files", "check_output_max_size":
+		case "protocol", "raft-protocol", "retry-max-wan", "log-rotate-max-files":
 			fs.Var(intPtr{p: &sink.i, min: -1, max: 1 << 30}, name, "Accepted for compatibility with Consul; ignored by minconsul.")
 		case "log-rotate-bytes":
 			fs.Var(intPtr{p: &sink.i, min: 0, max: 1<<31 - 1}, name, "Accepted for compatibility with Consul; ignored by minconsul.")

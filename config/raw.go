@@ -64,6 +64,7 @@ type rawConfig struct {
 	SkipLeaveOnInterrupt *bool
 	ReconnectTimeout     *time.Duration
 	CheckUpdateInterval  *time.Duration
+	CheckOutputMaxSize   *int
 	TxnMaxReqLen         *int // limits.txn_max_req_len
 
 	GossipProbeInterval  *time.Duration
@@ -206,6 +207,8 @@ func (d *decoder) decodeConfig(m map[string]any) (*rawConfig, error) {
 			r.ReconnectTimeout, err = d.duration(k, v)
 		case "check_update_interval":
 			r.CheckUpdateInterval, err = d.duration(k, v)
+		case "check_output_max_size":
+			r.CheckOutputMaxSize, err = d.integer(k, v)
 		case "limits":
 			err = d.limits(r, k, v)
 		case "gossip_lan":

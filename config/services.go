@@ -250,6 +250,8 @@ func (d *decoder) check(path string, m map[string]any) (*structs.CheckDefinition
 			err = setInt(d, p, v, &c.FailuresBeforeWarning)
 		case "failuresbeforecritical":
 			err = setInt(d, p, v, &c.FailuresBeforeCritical)
+		case "outputmaxsize":
+			err = setInt(d, p, v, &c.OutputMaxSize)
 		default:
 			d.ignore(p)
 		}

@@ -49,7 +49,9 @@ func TestExec_RealContainer(t *testing.T) {
 
 // A Docker check (DockerContainerID + Args) execs in a real container and
 // follows its state, and DNS follows the check (only_passing, so that the
-// probe's exit 1, a warning, takes the instance out).
+// probe's exit 1, a warning, takes the instance out). Its Shell is set but,
+// as in Consul, Args are exec'd as they are: the container (FROM scratch)
+// has no shell, so a check wrapped in one could never pass.
 func TestDockerCheck_FlipsAndDNSFollows(t *testing.T) {
 	s := newScope(t)
 	id, _ := s.create(ctr{name: "dcheck", publish: []string{"127.0.0.1::8080"}})
@@ -61,7 +63,7 @@ func TestDockerCheck_FlipsAndDNSFollows(t *testing.T) {
 	}})
 	c := a.Client(t)
 	reg := &api.AgentServiceRegistration{ID: "dweb", Name: "dweb", Port: 8080, Checks: api.AgentServiceChecks{
-		{CheckID: "docker", DockerContainerID: id, Args: []string{"/hello-world", "-probe"}, Interval: "200ms"},
+		{CheckID: "docker", DockerContainerID: id, Shell: "/bin/sh", Args: []string{"/hello-world", "-probe"}, Interval: "200ms"},
 	}}
 	if err := c.Agent().ServiceRegister(reg); err != nil {
 		t.Fatal(err)
@@ -119,4 +121,39 @@ func TestDockerCheck_FlipsAndDNSFollows(t *testing.T) {
 	if hc := status(api.HealthCritical); !strings.HasPrefix(hc.Output, "Error response from daemon: ") {
 		t.Fatalf("critical output %q", hc.Output)
 	}
+}
+
+// A Docker check's output is capped by its OutputMaxSize (sent as JSON:
+// consul/api has no such field) with Consul's note, in a real container.
+func TestDockerCheck_OutputMaxSize(t *testing.T) {
+	s := newScope(t)
+	id, _ := s.create(ctr{name: "dcap"})
+	ex := registrar.NewExec("")
+	defer ex.Close()
+	a := testagent.Start(t, testagent.Options{Mutate: func(c *agent.Config) { c.EnableScriptChecks, c.DockerExec = true, ex }})
+	body := `{"ID":"dcap","Name":"dcap","DockerContainerID":"` + id +
+		`","Args":["/hello-world","-probe","-port","1"],"Interval":"200ms","OutputMaxSize":6}`
+	req, _ := http.NewRequest(http.MethodPut, "http://"+a.HTTPAddr()+"/v1/agent/check/register", strings.NewReader(body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("register: %d", resp.StatusCode)
+	}
+	c := a.Client(t)
+	testutil.Retry(t, 20*time.Second, func() error {
+		checks, err := c.Agent().Checks()
+		if err != nil {
+			return err
+		}
+		hc := checks["dcap"]
+		// "dial tcp 127.0.0.1:1: connect: connection refused\n", cut.
+		if hc == nil || hc.Status != api.HealthWarning || !strings.HasPrefix(hc.Output, "Captured 6 of ") ||
+			!strings.HasSuffix(hc.Output, "\n...\nfused\n") {
+			return fmt.Errorf("check %+v", hc)
+		}
+		return nil
+	})
 }

@@ -37,6 +37,9 @@ type CheckDefinition struct {
 	FailuresBeforeCritical         int                 `json:",omitempty"`
 	TCPUseTLS                      bool                `json:",omitempty"`
 	UDP                            string              `json:",omitempty"`
+	// OutputMaxSize lowers the agent's check_output_max_size for this
+	// check (0: the agent's; negative is refused).
+	OutputMaxSize int `json:",omitempty"`
 }
 
 // ServiceDefinition is a service as a client registers it on

@@ -192,6 +192,7 @@ type HealthCheckDefinition struct {
 	AliasService                   string              `json:",omitempty"`
 	TCPUseTLS                      bool                `json:",omitempty"`
 	UDP                            string              `json:",omitempty"`
+	OutputMaxSize                  int                 `json:",omitempty"`
 }
 
 // HealthCheck is a catalog check (/v1/health/...).

@@ -10,14 +10,47 @@ package checks
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/minconsul/minconsul/structs"
 )
 
-// MaxOutput is how much check output Consul keeps (check_output_max_size,
-// 4 KiB).
+// MaxOutput is how much check output Consul keeps by default
+// (check_output_max_size, 4 KiB).
 const MaxOutput = 4096
+
+// OutputCap is the output cap of one check, as Consul computes it: the
+// agent's check_output_max_size (0: MaxOutput), lowered (never raised) by
+// the check's own OutputMaxSize when that is set.
+func OutputCap(agentMax, checkMax int) int {
+	if agentMax <= 0 {
+		agentMax = MaxOutput
+	}
+	if checkMax > 0 && checkMax < agentMax {
+		return checkMax
+	}
+	return agentMax
+}
+
+// capOr is a probe's cap, MaxOutput when the probe was built without one.
+func capOr(n int) int {
+	if n <= 0 {
+		return MaxOutput
+	}
+	return n
+}
+
+// Stagger is how long a new probe loop waits before its first probe: a
+// random time within one interval, as Consul, so that checks registered
+// together (an agent starting with many) do not all probe at once. TTL
+// deadlines and alias checks start at once and are not staggered.
+func Stagger(interval time.Duration) time.Duration {
+	if interval <= 0 {
+		return 0
+	}
+	return rand.N(interval)
+}
 
 // Probe checks something once.
 type Probe interface {
@@ -27,11 +60,11 @@ type Probe interface {
 	Probe(ctx context.Context) (status, output string)
 }
 
-// Run probes p at once (so a new service's health is known quickly), then
+// Run probes p after first (Stagger(p.Interval()) in the agent), then
 // every interval, and reports each result, until ctx ends. The caller
 // owns the goroutine it runs in.
-func Run(ctx context.Context, p Probe, report func(status, output string)) {
-	t := time.NewTimer(0)
+func Run(ctx context.Context, p Probe, first time.Duration, report func(status, output string)) {
+	t := time.NewTimer(first)
 	defer t.Stop()
 	for {
 		select {
@@ -105,11 +138,12 @@ func (t *TTL) Reset() { t.timer.Reset(t.ttl) }
 // Stop disarms it.
 func (t *TTL) Stop() { t.timer.Stop() }
 
-// TTLOutput caps what a TTL update (check/pass|warn|fail|update) stores,
-// with Consul's note of how much was kept.
-func TTLOutput(output string) string {
-	if total := len(output); total > MaxOutput {
-		return fmt.Sprintf("%s ... (captured %d of %d bytes)", output[:MaxOutput], MaxOutput, total)
+// TTLOutput caps what a TTL update (check/pass|warn|fail|update) stores
+// at max bytes (0: MaxOutput), with Consul's note of how much was kept.
+func TTLOutput(output string, max int) string {
+	max = capOr(max)
+	if total := len(output); total > max {
+		return fmt.Sprintf("%s ... (captured %d of %d bytes)", output[:max], max, total)
 	}
 	return output
 }

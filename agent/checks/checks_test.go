@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/minconsul/minconsul/structs"
 )
@@ -67,11 +68,11 @@ func TestTail_KeepsTheEndWithConsulsNote(t *testing.T) {
 
 func TestTTLOutput(t *testing.T) {
 	long := strings.Repeat("x", MaxOutput+10)
-	got := TTLOutput(long)
+	got := TTLOutput(long, 0)
 	if want := long[:MaxOutput] + fmt.Sprintf(" ... (captured %d of %d bytes)", MaxOutput, MaxOutput+10); got != want {
 		t.Fatalf("TTLOutput tail %q", got[MaxOutput-5:])
 	}
-	if TTLOutput("ok") != "ok" {
+	if TTLOutput("ok", 0) != "ok" {
 		t.Fatal("short output changed")
 	}
 }
@@ -104,4 +105,37 @@ func probe(t *testing.T, p Probe) result {
 	t.Helper()
 	s, o := p.Probe(context.Background())
 	return result{s, o}
+}
+
+type countProbe struct{ n int }
+
+func (p *countProbe) Interval() time.Duration { return time.Hour }
+func (p *countProbe) Probe(context.Context) (string, string) {
+	p.n++
+	return structs.HealthPassing, "ok"
+}
+
+// The first probe waits for the stagger it is given, and Stagger stays
+// within one interval.
+func TestRun_Staggered(t *testing.T) {
+	if Stagger(0) != 0 {
+		t.Fatal("no interval, yet a stagger")
+	}
+	for range 1000 {
+		if d := Stagger(time.Second); d < 0 || d >= time.Second {
+			t.Fatalf("stagger %v outside [0, 1s)", d)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p := &countProbe{}
+	start := time.Now()
+	var first time.Duration
+	Run(ctx, p, 50*time.Millisecond, func(string, string) {
+		first = time.Since(start)
+		cancel()
+	})
+	if p.n != 1 || first < 50*time.Millisecond {
+		t.Fatalf("%d probes, first after %v, want after the 50ms stagger", p.n, first)
+	}
 }

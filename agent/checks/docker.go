@@ -19,11 +19,16 @@ type Docker interface {
 
 // DockerExec runs Args inside a container: exit 0 passing, 1 warning,
 // anything else (or an engine error) critical, as Consul's Docker checks.
+// Args are exec'd as they are, never wrapped in a shell: Consul's Shell
+// field only ever wrapped the long-removed Script string, so a Docker
+// check's Shell is kept in its definition and has no effect on what runs.
+// Output is capped at MaxOutputSize bytes (0: MaxOutput).
 type DockerExec struct {
 	Client         Docker
 	ContainerID    string
 	Args           []string
 	Every, Timeout time.Duration
+	MaxOutputSize  int
 }
 
 func (d *DockerExec) Interval() time.Duration { return d.Every }
@@ -31,7 +36,7 @@ func (d *DockerExec) Interval() time.Duration { return d.Every }
 func (d *DockerExec) Probe(ctx context.Context) (string, string) {
 	ctx, cancel := context.WithTimeout(ctx, d.Timeout)
 	defer cancel()
-	out := newTail(MaxOutput)
+	out := newTail(capOr(d.MaxOutputSize))
 	code, err := d.Client.Exec(ctx, d.ContainerID, d.Args, out)
 	switch {
 	case ctx.Err() == context.DeadlineExceeded:

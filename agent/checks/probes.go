@@ -28,13 +28,15 @@ func (t TLS) config(nextProtos ...string) *tls.Config {
 }
 
 // HTTP probes a URL: 2xx passing, 429 warning, anything else critical, as
-// Consul. The output quotes the last 4 KiB of the body.
+// Consul. The output quotes the last MaxOutputSize bytes (0: MaxOutput)
+// of the body.
 type HTTP struct {
 	URL, Method, Body string
 	Header            map[string][]string
 	Every, Timeout    time.Duration
 	TLS               TLS
 	DisableRedirects  bool
+	MaxOutputSize     int
 
 	once   sync.Once
 	client *http.Client
@@ -84,7 +86,7 @@ func (h *HTTP) Probe(ctx context.Context) (string, string) {
 		return structs.HealthCritical, err.Error()
 	}
 	defer resp.Body.Close()
-	body := newTail(MaxOutput)
+	body := newTail(capOr(h.MaxOutputSize))
 	_, _ = io.Copy(body, resp.Body)
 	out := fmt.Sprintf("HTTP %s %s: %s Output: %s", method, h.URL, resp.Status, body)
 	switch {
@@ -158,10 +160,12 @@ func (u *UDP) Probe(ctx context.Context) (string, string) {
 }
 
 // Script runs a command: exit 0 passing, 1 warning, anything else
-// critical, as Consul. The output is the command's last 4 KiB.
+// critical, as Consul. The output is the command's last MaxOutputSize
+// bytes (0: MaxOutput).
 type Script struct {
 	Args           []string
 	Every, Timeout time.Duration
+	MaxOutputSize  int
 }
 
 func (s *Script) Interval() time.Duration { return s.Every }
@@ -169,7 +173,7 @@ func (s *Script) Interval() time.Duration { return s.Every }
 func (s *Script) Probe(ctx context.Context) (string, string) {
 	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
-	out := newTail(MaxOutput)
+	out := newTail(capOr(s.MaxOutputSize))
 	cmd := exec.CommandContext(ctx, s.Args[0], s.Args[1:]...)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.WaitDelay = time.Second

@@ -3,6 +3,7 @@ package local
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/minconsul/minconsul/structs"
@@ -75,7 +76,96 @@ func (s *State) runAlias(ctx context.Context, c *check) {
 	}
 }
 
+// remoteAlias is what a remote alias check last learnt of its target:
+// the node's checks and whether the aliased service is registered there,
+// each kept current by its own blocking query.
+type remoteAlias struct {
+	mu         sync.Mutex
+	checks     structs.HealthChecks
+	haveChecks bool
+	exists     bool // unknown (never answered, or failing) counts as existing, as Consul
+	haveExists bool
+	err        error // the checks query's last failure, while it fails
+	failures   int
+}
+
+// runRemoteAlias follows another node's checks in the catalog with a
+// blocking query, as Consul's alias check; and, for a service alias,
+// whether that service exists there with a second blocking query on the
+// node's services, so that a service without checks appearing or leaving
+// is seen when it happens rather than at the next check change.
 func (s *State) runRemoteAlias(ctx context.Context, c *check) {
+	v := &remoteAlias{exists: true, haveExists: c.alias.serviceID == ""}
+	poke := make(chan struct{}, 1)
+	changed := func(update func()) {
+		v.mu.Lock()
+		update()
+		v.mu.Unlock()
+		select {
+		case poke <- struct{}{}:
+		default:
+		}
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		blockingWatch(ctx, func(opts structs.QueryOptions) (uint64, error) {
+			res, err := s.catalog.NodeChecks(ctx, &structs.NodeSpecificRequest{Node: c.alias.node, QueryOptions: opts})
+			if err != nil {
+				return 0, err
+			}
+			changed(func() { v.checks, v.haveChecks, v.err, v.failures = res.Value, true, nil, 0 })
+			return res.Index, nil
+		}, func(err error, failures int) {
+			changed(func() { v.err, v.failures = err, failures })
+		})
+	}()
+	if c.alias.serviceID != "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			blockingWatch(ctx, func(opts structs.QueryOptions) (uint64, error) {
+				res, err := s.catalog.NodeServices(ctx, &structs.NodeSpecificRequest{Node: c.alias.node, QueryOptions: opts})
+				if err != nil {
+					return 0, err
+				}
+				ok := res.Value != nil && res.Value.Services[c.alias.serviceID] != nil
+				changed(func() { v.exists, v.haveExists = ok, true })
+				return res.Index, nil
+			}, func(error, int) {
+				changed(func() { v.exists, v.haveExists = true, true })
+			})
+		}()
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-poke:
+		}
+		v.mu.Lock()
+		var status, out string
+		switch {
+		case v.err != nil && v.failures > 1:
+			status, out = structs.HealthCritical, fmt.Sprintf("Failure checking aliased node or service: %s", v.err)
+		case v.haveChecks && v.haveExists:
+			status, out = aliasStatus(c.alias, v.checks, v.exists)
+		}
+		v.mu.Unlock()
+		if status != "" {
+			s.report(c, func(string) (string, string) { return status, out })
+		}
+	}
+}
+
+// blockingWatch runs query as a stale blocking query (Consul's alias
+// checks read stale) from index 0 on, each time from the index it last
+// answered, until ctx ends. failed hears of each error with the count of
+// consecutive ones; after three, it backs off exponentially (1 s up to a
+// minute), as Consul's alias check.
+func blockingWatch(ctx context.Context, query func(structs.QueryOptions) (uint64, error), failed func(error, int)) {
 	var index uint64
 	failures := 0
 	for ctx.Err() == nil {
@@ -87,31 +177,19 @@ func (s *State) runRemoteAlias(ctx context.Context, c *check) {
 			case <-time.After(wait):
 			}
 		}
-		req := &structs.NodeSpecificRequest{Node: c.alias.node, QueryOptions: structs.QueryOptions{
-			MinIndex: index, MaxWait: aliasMaxWait, Consistency: structs.ConsistencyStale}}
-		res, err := s.catalog.NodeChecks(ctx, req)
+		idx, err := query(structs.QueryOptions{MinIndex: index, MaxWait: aliasMaxWait, Consistency: structs.ConsistencyStale})
 		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
 			failures++
-			if failures > 1 {
-				s.report(c, func(string) (string, string) {
-					return structs.HealthCritical, fmt.Sprintf("Failure checking aliased node or service: %s", err)
-				})
-			}
+			failed(err, failures)
 			continue
 		}
 		failures = 0
-		index = max(res.Index, 1)
-		exists := true // unknown counts as existing, as Consul
-		if c.alias.serviceID != "" {
-			if ns, err := s.catalog.NodeServices(ctx, &structs.NodeSpecificRequest{Node: c.alias.node, QueryOptions: stale()}); err == nil {
-				exists = ns.Value != nil && ns.Value.Services[c.alias.serviceID] != nil
-			}
-		}
-		status, out := aliasStatus(c.alias, res.Value, exists)
-		s.report(c, func(string) (string, string) { return status, out })
+		// Never index 0 again: a store that answered 0 must not turn this
+		// into a busy loop.
+		index = max(idx, 1)
 	}
 }
 

@@ -103,6 +103,7 @@ func (s *State) validateCheck(def *structs.CheckDefinition, svc *structs.NodeSer
 			GRPC: def.GRPC, GRPCUseTLS: def.GRPCUseTLS, H2PING: def.H2PING, H2PingUseTLS: def.H2PingUseTLS,
 			DockerContainerID: def.DockerContainerID, Shell: def.Shell, ScriptArgs: scriptArgs(def),
 			AliasNode: def.AliasNode, AliasService: def.AliasService, TCPUseTLS: def.TCPUseTLS, UDP: def.UDP,
+			OutputMaxSize: def.OutputMaxSize,
 		},
 	}
 	if svc != nil {
@@ -115,6 +116,7 @@ func (s *State) validateCheck(def *structs.CheckDefinition, svc *structs.NodeSer
 	if def.SuccessBeforePassing < 0 || def.FailuresBeforeWarning < 0 || def.FailuresBeforeCritical < 0 {
 		return nil, structs.BadRequest("Invalid check: SuccessBeforePassing, FailuresBeforeWarning and FailuresBeforeCritical must be >= 0")
 	}
+	c.outputCap = checks.OutputCap(s.cfg.OutputMaxSize, def.OutputMaxSize)
 	parse := func(field, v string) (time.Duration, error) {
 		if v == "" {
 			return 0, nil
@@ -183,6 +185,13 @@ func (s *State) validateCheck(def *structs.CheckDefinition, svc *structs.NodeSer
 		// takes it for a TTL check without a TTL.
 		return nil, structs.BadRequest("Invalid check: TTL must be > 0 for TTL checks")
 	}
+	// After the kind's own errors, as Consul's CheckType.Validate.
+	if def.OutputMaxSize < 0 {
+		return nil, structs.BadRequest("Invalid check: MaxOutputMaxSize must be positive") // sic, Consul's text
+	}
+	if def.FailuresBeforeWarning > def.FailuresBeforeCritical {
+		return nil, structs.BadRequest("Invalid check: FailuresBeforeWarning can't be higher than FailuresBeforeCritical")
+	}
 	return c, nil
 }
 
@@ -201,7 +210,8 @@ func (s *State) setProbe(c *check, def *structs.CheckDefinition, args []string, 
 	switch {
 	case def.HTTP != "":
 		hc.Type, c.probe = "http", &checks.HTTP{URL: def.HTTP, Method: def.Method, Header: def.Header, Body: def.Body,
-			Every: interval, Timeout: timeout, TLS: tlsCfg, DisableRedirects: def.DisableRedirects}
+			Every: interval, Timeout: timeout, TLS: tlsCfg, DisableRedirects: def.DisableRedirects,
+			MaxOutputSize: c.outputCap}
 	case def.TCP != "":
 		hc.Type, c.probe = "tcp", &checks.TCP{Addr: def.TCP, UseTLS: def.TCPUseTLS, TLS: tlsCfg, Every: interval, Timeout: timeout}
 	case def.UDP != "":
@@ -217,14 +227,15 @@ func (s *State) setProbe(c *check, def *structs.CheckDefinition, args []string, 
 			return structs.BadRequest("Scripts are disabled on this agent; to enable, configure 'enable_script_checks' or 'enable_local_script_checks' to true")
 		}
 		if def.DockerContainerID == "" {
-			hc.Type, c.probe = "script", &checks.Script{Args: args, Every: interval, Timeout: timeout}
+			hc.Type, c.probe = "script", &checks.Script{Args: args, Every: interval, Timeout: timeout,
+				MaxOutputSize: c.outputCap}
 			return nil
 		}
 		if s.cfg.Docker == nil {
 			return fmt.Errorf("docker check %q: no Docker engine client on this agent", c.id)
 		}
 		hc.Type, c.probe = "docker", &checks.DockerExec{Client: s.cfg.Docker, ContainerID: def.DockerContainerID,
-			Args: args, Every: interval, Timeout: timeout}
+			Args: args, Every: interval, Timeout: timeout, MaxOutputSize: c.outputCap}
 	}
 	return nil
 }

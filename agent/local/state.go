@@ -45,6 +45,10 @@ type Config struct {
 	ReapInterval, DeregisterMin time.Duration
 	// MinInterval raises shorter check intervals (Consul: 1 s).
 	MinInterval time.Duration
+	// OutputMaxSize is Consul's check_output_max_size: the most output a
+	// check keeps (0: checks.MaxOutput); a check's own OutputMaxSize can
+	// only lower it.
+	OutputMaxSize int
 }
 
 // Catalog is where anti-entropy reads and writes this node's entries.
@@ -103,6 +107,7 @@ type check struct {
 	cancel   context.CancelFunc // probe loop or alias watch
 
 	thresholds checks.Thresholds
+	outputCap  int           // checks.OutputCap of the agent's and the check's
 	alias      *aliasTarget  // alias checks
 	deregAfter time.Duration // DeregisterCriticalServiceAfter, service checks
 	// criticalSince is when the check last became critical (zero while it
@@ -268,7 +273,7 @@ func (s *State) UpdateTTL(id, status, output string) (bool, error) {
 		return false, fmt.Errorf("CheckID %q does not have associated TTL", id)
 	}
 	c.deadline.Reset()
-	changed := s.setStatusLocked(c, status, checks.TTLOutput(output))
+	changed := s.setStatusLocked(c, status, checks.TTLOutput(output, c.outputCap))
 	expires := time.Now().Add(c.ttl)
 	s.mu.Unlock()
 	s.persistCheckState(c, expires)
@@ -394,7 +399,7 @@ func (s *State) startCheckLocked(c *check) {
 	}
 	go func() {
 		defer s.wg.Done()
-		checks.Run(ctx, c.probe, c.thresholds.Filter(func(status, output string) {
+		checks.Run(ctx, c.probe, checks.Stagger(c.probe.Interval()), c.thresholds.Filter(func(status, output string) {
 			s.report(c, func(string) (string, string) { return status, output })
 		}))
 	}()
