@@ -52,11 +52,16 @@ func TestCoordinates_GossipNearAndRTT(t *testing.T) {
 	if _, _, err := c.Coordinate().Node("nope", nil); err == nil || !strings.Contains(err.Error(), "404") {
 		t.Fatalf("unknown node: %v", err)
 	}
-	dcs, err := c.Coordinate().Datacenters()
-	if err != nil || len(dcs) != 1 || dcs[0].Datacenter != "dc1" || dcs[0].AreaID != "wan" || len(dcs[0].Coordinates) != 3 ||
-		dcs[0].Coordinates[0].Node != "s1.dc1" {
-		t.Fatalf("datacenters: %+v %v", dcs[0], err)
-	}
+	// A stale read of the stored coordinates and this agent's gossip view
+	// of the servers: both catch up shortly after the strong reads above.
+	testutil.Retry(t, 10*time.Second, func() error {
+		dcs, err := c.Coordinate().Datacenters()
+		if err != nil || len(dcs) != 1 || dcs[0].Datacenter != "dc1" || dcs[0].AreaID != "wan" || len(dcs[0].Coordinates) != 3 ||
+			dcs[0].Coordinates[0].Node != "s1.dc1" {
+			return fmt.Errorf("datacenters: %+v %v", dcs, err)
+		}
+		return nil
+	})
 	self, err := c.Agent().Self()
 	if err != nil || self["Coord"] == nil {
 		t.Fatalf("self Coord: %v %v", self["Coord"], err)

@@ -36,7 +36,7 @@ type kvOutcome struct {
 	res applyResult
 }
 
-func newKVBatcher(r *raft.Raft, timeout time.Duration, met *telemetry.Metrics) *groupcommit.Group[[]byte, kvOutcome] {
+func newKVBatcher(r *raft.Raft, timeout time.Duration, met *telemetry.Metrics, stop <-chan struct{}) *groupcommit.Group[[]byte, kvOutcome] {
 	size := func(b []byte) int { return len(b) }
 	cfg := groupcommit.Config{Slots: applySlots, LingerGap: KVLingerGap, Linger: func(lastOps int) time.Duration {
 		if lastOps < 2 || !replicated(r) {
@@ -46,7 +46,7 @@ func newKVBatcher(r *raft.Raft, timeout time.Duration, met *telemetry.Metrics) *
 	}}
 	return groupcommit.New(cfg, size, func(bufs [][]byte) []groupcommit.Outcome[kvOutcome] {
 		defer raftApplied(met, time.Now())
-		return applyKVEntry(r, timeout, bufs)
+		return applyKVEntry(r, timeout, bufs, stop)
 	})
 }
 
@@ -89,7 +89,7 @@ func replicated(r *raft.Raft) bool {
 
 // applyKVEntry replicates encoded KV commands as one entry (a plain one
 // for a single command) and waits for it to apply.
-func applyKVEntry(r *raft.Raft, timeout time.Duration, bufs [][]byte) []groupcommit.Outcome[kvOutcome] {
+func applyKVEntry(r *raft.Raft, timeout time.Duration, bufs [][]byte, stop <-chan struct{}) []groupcommit.Outcome[kvOutcome] {
 	out := make([]groupcommit.Outcome[kvOutcome], len(bufs))
 	fail := func(err error) []groupcommit.Outcome[kvOutcome] {
 		for i := range out {
@@ -105,7 +105,7 @@ func applyKVEntry(r *raft.Raft, timeout time.Duration, bufs [][]byte) []groupcom
 		}
 	}
 	f := r.Apply(data, timeout)
-	if err := f.Error(); err != nil {
+	if err := futureError(f, stop); err != nil {
 		return fail(mapRaftErr(err))
 	}
 	idx, resp := f.Index(), f.Response()

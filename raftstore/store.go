@@ -230,7 +230,7 @@ func (s *Store) Start(ctx context.Context) error {
 	s.raft = r
 	s.verifier.run = func() error { return r.VerifyLeader().Error() }
 	s.leaderCh, s.stopCh, s.leaderDone = make(chan bool, 1), make(chan struct{}), make(chan struct{})
-	s.batcher = newKVBatcher(r, s.cfg.ApplyTimeout, s.cfg.Metrics)
+	s.batcher = newKVBatcher(r, s.cfg.ApplyTimeout, s.cfg.Metrics, s.stopCh)
 	go s.watchLeadership()
 	s.logger.Info("raft started", "id", rc.LocalID, "address", addr, "data_dir", s.cfg.DataDir)
 	return nil
@@ -316,7 +316,7 @@ func (s *Store) Apply(ctx context.Context, cmd structs.Command) (uint64, any, er
 	}
 	start := time.Now()
 	f := s.raft.Apply(buf, timeout)
-	if err := f.Error(); err != nil {
+	if err := futureError(f, s.stopCh); err != nil {
 		return 0, nil, mapRaftErr(err)
 	}
 	raftApplied(s.cfg.Metrics, start)
@@ -437,6 +437,26 @@ func (s *Store) Stats() map[string]string {
 
 // Snapshot forces a Raft snapshot (tests, operators).
 func (s *Store) Snapshot() error { return s.raft.Snapshot().Error() }
+
+// futureError is f.Error() that gives up once stop closes: hashicorp/raft
+// never answers an Apply still queued in its apply channel when it shuts
+// down (only futures it has dispatched are failed), so a writer racing
+// the agent's shutdown would otherwise wait forever.
+func futureError(f raft.Future, stop <-chan struct{}) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err := <-done:
+		return err
+	case <-stop:
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(time.Second):
+			return raft.ErrRaftShutdown
+		}
+	}
+}
 
 // Shutdown stops Raft and closes the stores. Idempotent.
 func (s *Store) Shutdown() error {

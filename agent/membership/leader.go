@@ -235,7 +235,11 @@ func (ms *Membership) ensureServing(ctx context.Context, m serf.Member, status, 
 		Check: &structs.HealthCheck{Node: m.Name, CheckID: structs.SerfCheckID, Name: structs.SerfCheckName,
 			Status: status, Output: output, ServiceTags: []string{}},
 	}
-	if node != nil && status != structs.HealthPassing {
+	// The node entry is written only when it is missing or its address
+	// moved: the agent owns its meta and tagged addresses, and an agent's
+	// sync landing between the read above and this write must not be
+	// undone (the FSM creates a missing node even with SkipNodeUpdate).
+	if node == nil || node.Address == addr {
 		reg.SkipNodeUpdate = true
 	}
 	if node != nil {
