@@ -20,7 +20,17 @@ import (
 // changes, until its index passes MinIndex (or goes back, after a restore)
 // or the wait or ctx ends; then the latest result stands.
 func (s *Store) Query(ctx context.Context, opts structs.QueryOptions, meta *structs.QueryMeta, fn func(ws memdb.WatchSet) (uint64, error)) error {
-	if err := s.checkConsistency(ctx, opts.Consistency); err != nil {
+	// A blocking ?consistent read confirms leadership with a quorum when it
+	// is about to answer, not on arrival: it needs a round after each wake
+	// anyway, so one on arrival is wasted whenever the read parks (a
+	// monitoring lock holder's read always does). Either way a quorum
+	// confirmed this leader after the read arrived and before it answers.
+	lazy := opts.MinIndex != 0 && opts.Consistency == structs.ConsistencyConsistent
+	check := s.checkConsistency
+	if lazy {
+		check = s.checkLeading
+	}
+	if err := check(ctx, opts.Consistency); err != nil {
 		return err
 	}
 	s.FillMeta(meta)
@@ -44,6 +54,17 @@ func (s *Store) Query(ctx context.Context, opts structs.QueryOptions, meta *stru
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	restored := false
+	confirmed := !lazy // a quorum round since arrival and the last wake
+	// confirm runs the deferred quorum round; the answer is then read
+	// again, after it.
+	confirm := func() error {
+		if err := s.checkConsistency(ctx, opts.Consistency); err != nil {
+			return err
+		}
+		confirmed = true
+		s.FillMeta(meta)
+		return nil
+	}
 	for {
 		ws := memdb.NewWatchSet()
 		abandon := s.State().AbandonCh()
@@ -53,13 +74,29 @@ func (s *Store) Query(ctx context.Context, opts structs.QueryOptions, meta *stru
 		// After a restore the data may have changed at the very index the
 		// client holds: answer it rather than wait on.
 		if err != nil || idx != opts.MinIndex || restored {
-			return err
+			if err != nil || confirmed {
+				return err
+			}
+			if err := confirm(); err != nil {
+				return err
+			}
+			continue
 		}
 		s.parked.Add(1)
 		woke := watch(ctx, ws, timer.C, deadline)
 		s.parked.Add(-1)
 		if !woke {
-			return nil // wait over: answer with what we have
+			// Wait over: answer with what we have (read again after a
+			// deferred confirmation).
+			if confirmed {
+				return nil
+			}
+			if err := confirm(); err != nil {
+				return err
+			}
+			idx, err := fn(nil)
+			meta.Index = max(idx, 1)
+			return err
 		}
 		select {
 		case <-abandon:
@@ -71,8 +108,14 @@ func (s *Store) Query(ctx context.Context, opts structs.QueryOptions, meta *stru
 		// what woke it is a committed entry applied since, so a default
 		// read stays linearizable with a local check; a new quorum round
 		// per wake would park every woken query once more behind Raft's
-		// goroutines. ?consistent asks for a fresh round and gets one.
-		if err := s.recheckConsistency(ctx, opts.Consistency); err != nil {
+		// goroutines. ?consistent asks for a fresh round and gets one,
+		// before it answers.
+		if lazy {
+			confirmed = false
+			if err := s.checkLeading(ctx, opts.Consistency); err != nil {
+				return err
+			}
+		} else if err := s.recheckConsistency(ctx, opts.Consistency); err != nil {
 			return err
 		}
 		s.FillMeta(meta)
@@ -115,6 +158,19 @@ func (s *Store) FillMeta(meta *structs.QueryMeta) {
 // the leader answers them, after confirming with a quorum that it still
 // leads (Consul's default mode may serve from a deposed leader; we do not).
 func (s *Store) checkConsistency(ctx context.Context, c structs.Consistency) error {
+	if err := s.checkLeading(ctx, c); err != nil || c == structs.ConsistencyStale {
+		return err
+	}
+	if err := s.verifier.verify(ctx); err != nil {
+		return mapRaftErr(err)
+	}
+	return nil
+}
+
+// checkLeading is checkConsistency without the quorum round: this server
+// believes it leads (once some server leads) and its own-term barrier has
+// applied.
+func (s *Store) checkLeading(ctx context.Context, c structs.Consistency) error {
 	if c == structs.ConsistencyStale {
 		return nil
 	}
@@ -127,13 +183,32 @@ func (s *Store) checkConsistency(ctx context.Context, c structs.Consistency) err
 	if s.raft.State() != raft.Leader {
 		return structs.ErrNotLeader
 	}
-	if err := s.waitReady(ctx); err != nil {
-		return err
+	return s.waitReady(ctx)
+}
+
+// soleVoter reports whether this server is the only voter of the latest
+// configuration (a lone server): the verifier's shortcut. Raft's own check
+// then answers at once (a quorum of one is the leader itself) but only
+// after two goroutine hand-offs (the verifier's, Raft's main loop); no
+// other server can be elected without a configuration change this leader
+// appends first, which makes the latest configuration name another voter
+// and the full check run again. GetConfiguration reads an atomic copy, not
+// the main loop.
+func (s *Store) soleVoter() bool {
+	f := s.raft.GetConfiguration()
+	if f.Error() != nil {
+		return false
 	}
-	if err := s.verifier.verify(ctx); err != nil {
-		return mapRaftErr(err)
+	servers := f.Configuration().Servers
+	voters := 0
+	self := false
+	for _, srv := range servers {
+		if srv.Suffrage == raft.Voter {
+			voters++
+			self = self || string(srv.ID) == s.cfg.NodeID
+		}
 	}
-	return nil
+	return voters == 1 && self
 }
 
 // waitLeader waits (bounded by ApplyTimeout) for some node to lead.

@@ -229,6 +229,7 @@ func (s *Store) Start(ctx context.Context) error {
 	}
 	s.raft = r
 	s.verifier.run = func() error { return r.VerifyLeader().Error() }
+	s.verifier.alone = s.soleVoter
 	s.leaderCh, s.stopCh, s.leaderDone = make(chan bool, 1), make(chan struct{}), make(chan struct{})
 	s.batcher = newKVBatcher(r, s.cfg.ApplyTimeout, s.cfg.Metrics, s.stopCh)
 	go s.watchLeadership()

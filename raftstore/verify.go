@@ -18,7 +18,10 @@ type verifier struct {
 	mu      sync.Mutex
 	next    *verifyRound
 	running bool
-	run     func() error
+	run     func() error // one quorum round
+	// alone reports a quorum of one (this server): confirmed without a
+	// round.
+	alone func() bool
 }
 
 type verifyRound struct {
@@ -27,6 +30,9 @@ type verifyRound struct {
 }
 
 func (v *verifier) verify(ctx context.Context) error {
+	if v.alone != nil && v.alone() {
+		return nil
+	}
 	v.mu.Lock()
 	if v.next == nil {
 		v.next = &verifyRound{done: make(chan struct{})}

@@ -13,7 +13,14 @@ import (
 // test fails); an intercept logger, as the binary's, so /v1/agent/monitor
 // works in tests.
 func Logger(t testing.TB, name string) hclog.Logger {
-	return hclog.NewInterceptLogger(&hclog.LoggerOptions{Name: name, Level: hclog.Debug, Output: LogWriter(t)})
+	return LoggerAt(t, name, hclog.Debug)
+}
+
+// LoggerAt is Logger at another level. Benchmarks use Info, the agent's
+// default: a debug line per HTTP request sent through t.Log (a caller
+// lookup and a copy each) would be measured as if the agent paid for it.
+func LoggerAt(t testing.TB, name string, level hclog.Level) hclog.Logger {
+	return hclog.NewInterceptLogger(&hclog.LoggerOptions{Name: name, Level: level, Output: LogWriter(t)})
 }
 
 // LogWriter writes each line to t.Log until the test's cleanups have run

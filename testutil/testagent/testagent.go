@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+	"github.com/hashicorp/go-hclog"
 	"github.com/minconsul/minconsul/agent"
 	"github.com/minconsul/minconsul/cmd/minconsul/wire"
 	"github.com/minconsul/minconsul/testutil"
@@ -20,6 +21,9 @@ import (
 type Options struct {
 	NodeName string
 	DataDir  string // empty: in-memory (-dev)
+	// LogLevel of the agent's logger (to t.Log); zero: debug. Benchmarks
+	// pass hclog.Info, the level a production agent runs at.
+	LogLevel hclog.Level
 	Mutate   func(*agent.Config)
 }
 
@@ -75,7 +79,11 @@ func StartNoWait(t testing.TB, opts Options) *Agent {
 	if opts.Mutate != nil {
 		opts.Mutate(cfg)
 	}
-	a, err := wire.New(cfg, testutil.Logger(t, name))
+	level := opts.LogLevel
+	if level == hclog.NoLevel {
+		level = hclog.Debug
+	}
+	a, err := wire.New(cfg, testutil.LoggerAt(t, name, level))
 	if err != nil {
 		t.Fatalf("new agent: %v", err)
 	}
@@ -103,11 +111,18 @@ func (a *Agent) Client(t testing.TB) *api.Client {
 // gossip address, and waits until every one is ready.
 func StartCluster(t testing.TB, n int) []*Agent {
 	t.Helper()
+	return StartClusterWith(t, n, Options{})
+}
+
+// StartClusterWith is StartCluster with base's LogLevel and Mutate (run
+// after the cluster settings) applied to every server.
+func StartClusterWith(t testing.TB, n int, base Options) []*Agent {
+	t.Helper()
 	var agents []*Agent
 	var join string
 	for i := 0; i < n; i++ {
 		ip := fmt.Sprintf("127.0.0.%d", 10+i)
-		a := StartNoWait(t, Options{NodeName: fmt.Sprintf("s%d", i+1), DataDir: t.TempDir(),
+		a := StartNoWait(t, Options{NodeName: fmt.Sprintf("s%d", i+1), DataDir: t.TempDir(), LogLevel: base.LogLevel,
 			Mutate: func(c *agent.Config) {
 				c.Bootstrap, c.BootstrapExpect = false, n
 				c.BindAddr, c.AdvertiseAddr = ip, ip
@@ -115,6 +130,9 @@ func StartCluster(t testing.TB, n int) []*Agent {
 				c.GossipFast = true
 				if join != "" {
 					c.RetryJoin = []string{join}
+				}
+				if base.Mutate != nil {
+					base.Mutate(c)
 				}
 			}})
 		if join == "" {
