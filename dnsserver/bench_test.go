@@ -242,15 +242,19 @@ func BenchmarkMetricsCost_DNS(b *testing.B) {
 	q := question("web.service.consul.", dns.TypeSRV)
 	const clients, round = 2, 500
 	withoutPool := dialPool(b, start(nil), clients)
-	// inmem: Consul's default sinks; inmem+prometheus: minconsul's default.
+	// inmem: Consul's default sinks; inmem+prometheus: minconsul's default;
+	// none: a second server without sinks (A/A: the harness's own bias).
 	for _, sinks := range []struct {
 		name      string
 		retention time.Duration
-	}{{"inmem", -1}, {"inmem+prometheus", 0}} {
+	}{{"none", 0}, {"inmem", -1}, {"inmem+prometheus", 0}} {
 		b.Run(sinks.name, func(b *testing.B) {
-			met, err := telemetry.New(telemetry.Config{PrometheusRetention: sinks.retention})
-			if err != nil {
-				b.Fatal(err)
+			var met *telemetry.Metrics
+			if sinks.name != "none" {
+				var err error
+				if met, err = telemetry.New(telemetry.Config{PrometheusRetention: sinks.retention}); err != nil {
+					b.Fatal(err)
+				}
 			}
 			withPool := dialPool(b, start(met), clients)
 			var ab testutil.ABRounds
@@ -266,6 +270,64 @@ func BenchmarkMetricsCost_DNS(b *testing.B) {
 				ab.Add(tWithout, tWith)
 			}
 			ab.Report(b, round, "q")
+		})
+	}
+}
+
+// BenchmarkMetricsCost_DNSAnswer is the query handler alone (no sockets)
+// over the same store, without and with the sinks, in interleaved chunks:
+// the cost of the timer against the handler's own work, an upper bound of
+// its share of a query served over UDP.
+func BenchmarkMetricsCost_DNSAnswer(b *testing.B) {
+	st := newTestStoreWithLogger(b, hclog.NewNullLogger())
+	for i := range benchInstances {
+		node := fmt.Sprintf("node-%d", i)
+		register(b, st, &structs.RegisterRequest{Node: node, Address: fmt.Sprintf("10.0.0.%d", i+1),
+			Service: &structs.NodeService{ID: "web", Service: "web", Port: 8000 + i, Tags: []string{"v1"}},
+			Checks: structs.HealthChecks{serfCheck(node, structs.HealthPassing),
+				svcCheck(node, "web-check", "web", structs.HealthPassing)}})
+	}
+	server := func(m *telemetry.Metrics) *Server {
+		s, err := New(Config{Datacenter: "dc1", NodeName: "node-0", AllowStale: true, Metrics: m}, lone(b, st), hclog.NewNullLogger())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(s.Shutdown)
+		return s
+	}
+	q := question("web.service.consul.", dns.TypeSRV)
+	without := server(nil)
+	const chunk = 200
+	run := func(s *Server) time.Duration {
+		start := time.Now()
+		for range chunk {
+			if s.answer(q, false) == nil {
+				b.Fatal("no answer")
+			}
+		}
+		return time.Since(start)
+	}
+	for _, sinks := range []struct {
+		name      string
+		retention time.Duration
+	}{{"inmem", -1}, {"inmem+prometheus", 0}} {
+		b.Run(sinks.name, func(b *testing.B) {
+			met, err := telemetry.New(telemetry.Config{PrometheusRetention: sinks.retention})
+			if err != nil {
+				b.Fatal(err)
+			}
+			with := server(met)
+			var ab testutil.ABRounds
+			for i := 0; i < b.N; i++ {
+				if i%2 == 0 {
+					tWithout := run(without)
+					ab.Add(tWithout, run(with))
+				} else {
+					tWith := run(with)
+					ab.Add(run(without), tWith)
+				}
+			}
+			ab.Report(b, chunk, "q")
 		})
 	}
 }

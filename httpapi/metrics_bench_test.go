@@ -52,15 +52,19 @@ func BenchmarkMetricsCost_KVGet(b *testing.B) {
 		wg.Wait()
 		return time.Since(start)
 	}
-	// inmem: Consul's default sinks; inmem+prometheus: minconsul's default.
+	// inmem: Consul's default sinks; inmem+prometheus: minconsul's default;
+	// none: a second server without sinks (A/A: the harness's own bias).
 	for _, sinks := range []struct {
 		name      string
 		retention time.Duration
-	}{{"inmem", -1}, {"inmem+prometheus", 0}} {
+	}{{"none", 0}, {"inmem", -1}, {"inmem+prometheus", 0}} {
 		b.Run(sinks.name, func(b *testing.B) {
-			met, err := telemetry.New(telemetry.Config{PrometheusRetention: sinks.retention})
-			if err != nil {
-				b.Fatal(err)
+			var met *telemetry.Metrics
+			if sinks.name != "none" {
+				var err error
+				if met, err = telemetry.New(telemetry.Config{PrometheusRetention: sinks.retention}); err != nil {
+					b.Fatal(err)
+				}
 			}
 			with := httptest.NewServer(New(Config{Datacenter: "dc1", NodeName: "node1", Metrics: met}, e.back, e.agent, hclog.NewNullLogger()))
 			b.Cleanup(with.Close)
