@@ -88,8 +88,8 @@ func (s *Server) answer(req *dns.Msg, tcp bool) *dns.Msg {
 
 // domainQuery answers a name inside the domain.
 func (s *Server) domainQuery(req *dns.Msg, q *dns.Question, name string, tcp bool) *dns.Msg {
-	if s.cfg.Metrics != nil {
-		defer s.cfg.Metrics.MeasureSince(keyDomainQuery, time.Now(), s.nodeLabel)
+	if s.domainTimer != nil {
+		defer s.domainTimer.Since(time.Now())
 	}
 	var (
 		rec records
@@ -144,8 +144,8 @@ func (s *Server) domainQuery(req *dns.Msg, q *dns.Question, name string, tcp boo
 // ptrQuery answers reverse lookups of catalog addresses; unknown ones go to
 // the recursors when there are some, as Consul.
 func (s *Server) ptrQuery(req *dns.Msg, q *dns.Question, name string, tcp bool) *dns.Msg {
-	if s.cfg.Metrics != nil {
-		defer s.cfg.Metrics.MeasureSince(keyPTRQuery, time.Now(), s.nodeLabel)
+	if s.ptrTimer != nil {
+		defer s.ptrTimer.Since(time.Now())
 	}
 	rec, err := s.ptrLookup(q, name)
 	if errors.Is(err, errNameNotFound) && len(s.recursors) > 0 {

@@ -80,8 +80,9 @@ type Server struct {
 	nodeTTL  uint32
 	ttls     serviceTTLs
 	answerLt int
-	// nodeLabel labels the query timers, as Consul's.
-	nodeLabel telemetry.Label
+	// The query timers, labelled by node as Consul's (nil without
+	// metrics).
+	domainTimer, ptrTimer *telemetry.Timer
 
 	recursors []string
 	udpClient *dns.Client
@@ -151,13 +152,14 @@ func New(cfg Config, store Store, logger hclog.Logger) (*Server, error) {
 		nodeTTL:   durationTTL(cfg.NodeTTL),
 		ttls:      newServiceTTLs(cfg.ServiceTTL),
 		answerLt:  limit,
-		nodeLabel: telemetry.Label{Name: "node", Value: cfg.NodeName},
 		recursors: recursors,
 		udpClient: &dns.Client{Net: "udp", Timeout: cfg.RecursorTimeout, UDPSize: dns.MaxMsgSize},
 		tcpClient: &dns.Client{Net: "tcp", Timeout: cfg.RecursorTimeout},
 		ctx:       ctx,
 		cancel:    cancel,
 	}
+	s.domainTimer = cfg.Metrics.Timer(keyDomainQuery, telemetry.Label{Name: "node", Value: cfg.NodeName})
+	s.ptrTimer = cfg.Metrics.Timer(keyPTRQuery, telemetry.Label{Name: "node", Value: cfg.NodeName})
 	return s, nil
 }
 

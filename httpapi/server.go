@@ -114,9 +114,9 @@ type route struct {
 	// endpoints and the datacenter list), so ?dc naming another datacenter
 	// is refused before the handler runs.
 	dc bool
-	// labels of the consul.api.http timer by method (built once: no
-	// allocation per request).
-	labels map[string][]telemetry.Label
+	// timers: the consul.api.http timer of each method (same index as
+	// methods), made once with its labels.
+	timers []*telemetry.Timer
 }
 
 // New builds the API server. agent may be nil (no /v1/agent/* routes).
@@ -132,13 +132,12 @@ func New(cfg Config, backend Backend, agent Agent, logger hclog.Logger) *Server 
 
 func (s *Server) handle(pattern string, fn handlerFunc, methods ...string) {
 	rt := &route{pattern: pattern, methods: methods, fn: fn,
-		allow:  strings.Join(append([]string{"OPTIONS"}, methods...), ","),
-		dc:     !strings.HasPrefix(pattern, "/v1/agent/") && pattern != "/v1/catalog/datacenters" && pattern != "/v1/coordinate/datacenters",
-		labels: map[string][]telemetry.Label{}}
+		allow: strings.Join(append([]string{"OPTIONS"}, methods...), ","),
+		dc:    !strings.HasPrefix(pattern, "/v1/agent/") && pattern != "/v1/catalog/datacenters" && pattern != "/v1/coordinate/datacenters"}
 	// Consul's path label: the route pattern, slashes as underscores.
 	path := strings.ReplaceAll(strings.TrimPrefix(pattern, "/"), "/", "_")
 	for _, m := range methods {
-		rt.labels[m] = []telemetry.Label{{Name: "method", Value: m}, {Name: "path", Value: path}}
+		rt.timers = append(rt.timers, s.cfg.Metrics.Timer(keyHTTP, telemetry.Label{Name: "method", Value: m}, telemetry.Label{Name: "path", Value: path}))
 	}
 	if strings.HasSuffix(pattern, "/") {
 		s.prefixes = append(s.prefixes, rt)
@@ -265,15 +264,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	allowed := false
-	for _, m := range rt.methods {
+	mi := -1
+	for i, m := range rt.methods {
 		if m == r.Method {
-			allowed = true
+			mi = i
 			break
 		}
 	}
 	q := &request{w: w, r: r, tail: tail}
-	if !allowed {
+	if mi < 0 {
 		s.writeError(w, r, &methodNotAllowedError{method: r.Method, allow: rt.allow})
 		return
 	}
@@ -289,8 +288,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if s.cfg.Metrics != nil {
-		defer s.cfg.Metrics.MeasureSince(keyHTTP, time.Now(), rt.labels[r.Method]...)
+	if tm := rt.timers[mi]; tm != nil {
+		defer tm.Since(time.Now())
 	}
 	if s.logger.IsDebug() {
 		start := time.Now()

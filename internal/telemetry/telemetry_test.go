@@ -29,6 +29,32 @@ func BenchmarkMeasureSince(b *testing.B) {
 			m.MeasureSince(key, time.Now(), labels...)
 		}
 	})
+	tm := m.Timer(key, labels...)
+	b.Run("timer", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			tm.Since(time.Now())
+		}
+	})
+	inmemOnly, err := New(Config{PrometheusRetention: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tmInmem := inmemOnly.Timer(key, labels...)
+	b.Run("timer-inmem-only", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			tmInmem.Since(time.Now())
+		}
+	})
+	b.Run("timer-parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				tm.Since(time.Now())
+			}
+		})
+	})
 	_ = sink
 }
 
