@@ -64,10 +64,14 @@ func TestRegistrar_RunDNS(t *testing.T) {
 	waitSRV(t, h.agent.DNSAddr(), svcName+".service.consul", 0)
 	s.do("unpause", func(ctx context.Context) error { return s.cli.ContainerUnpause(ctx, ids["pause"]) })
 	h.service(h.cfg.Hostname + ":" + names["pause"] + ":8080")
-	st := h.reg.Status()
-	if !st.Connected || st.APIVersion == "" || st.Services != 1 || st.LastEvent == nil {
-		t.Fatalf("status %+v", st)
-	}
+	// The agent has the service a moment before the registrar's own
+	// count, which it updates when its register call has returned.
+	testutil.Retry(t, 10*time.Second, func() error {
+		if st := h.reg.Status(); !st.Connected || st.APIVersion == "" || st.Services != 1 || st.LastEvent == nil {
+			return fmt.Errorf("status %+v", st)
+		}
+		return nil
+	})
 }
 
 // TestRegistrar_NamesAndLabels: multi-port naming, SERVICE_* env and
