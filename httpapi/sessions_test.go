@@ -349,6 +349,22 @@ func TestTxn_ThroughAPIAndBadInput(t *testing.T) {
 	if err != nil || len(svcs) != 1 || svcs[0].Node != "ext" {
 		t.Fatalf("catalog after txn: %v %v", svcs, err)
 	}
+	// An empty value answers null in get and get-tree results, as the KV
+	// endpoint and Consul answer it (python-consul reads None, not b'').
+	if _, err := c.KV().Put(&api.KVPair{Key: "empty/k"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPut, base+"/v1/txn", strings.NewReader(
+		`[{"KV":{"Verb":"get","Key":"empty/k"}},{"KV":{"Verb":"get-tree","Key":"empty/"}}]`))
+	r, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	if r.StatusCode != 200 || strings.Count(string(b), `"Value":null`) != 2 {
+		t.Fatalf("empty value in txn: %d %s", r.StatusCode, b)
+	}
 	// Read-only: served as a read, with ?stale.
 	ok, resp, _, err = txn.Txn(api.TxnOps{
 		{KV: &api.KVTxnOp{Verb: api.KVGetTree, Key: "t/"}},
