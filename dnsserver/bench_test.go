@@ -11,6 +11,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/minconsul/minconsul/internal/telemetry"
+	"github.com/minconsul/minconsul/raftstore"
 	"github.com/minconsul/minconsul/structs"
 	"github.com/minconsul/minconsul/testutil"
 )
@@ -128,6 +129,12 @@ func runRound(b *testing.B, pool []*dns.Conn, q *dns.Msg, count int) time.Durati
 // startBenchServer starts the real server over a Dev raftstore holding
 // benchInstances healthy instances of "web"; it returns the UDP address.
 func startBenchServer(b *testing.B) string {
+	return startServerOn(b, benchStore(b), nil)
+}
+
+// benchStore is a Dev raftstore holding benchInstances healthy instances
+// of "web".
+func benchStore(b *testing.B) *raftstore.Store {
 	st := newTestStoreWithLogger(b, hclog.NewNullLogger())
 	for i := range benchInstances {
 		node := fmt.Sprintf("node-%d", i)
@@ -136,7 +143,13 @@ func startBenchServer(b *testing.B) string {
 			Checks: structs.HealthChecks{serfCheck(node, structs.HealthPassing),
 				svcCheck(node, "web-check", "web", structs.HealthPassing)}})
 	}
-	s, err := New(Config{Datacenter: "dc1", NodeName: "node-0", AllowStale: true}, lone(b, st), hclog.NewNullLogger())
+	return st
+}
+
+// startServerOn starts the real server over st, recording into m (nil:
+// no metrics); it returns the UDP address.
+func startServerOn(b *testing.B, st *raftstore.Store, m *telemetry.Metrics) string {
+	s, err := New(Config{Datacenter: "dc1", NodeName: "node-0", AllowStale: true, Metrics: m}, lone(b, st), hclog.NewNullLogger())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -216,29 +229,8 @@ func BenchmarkAnswer_SRV(b *testing.B) {
 // interleaved rounds. cost = median over the interleaved
 // pairs of rounds of with / without time (1.03 is a 3 % cost).
 func BenchmarkMetricsCost_DNS(b *testing.B) {
-	st := newTestStoreWithLogger(b, hclog.NewNullLogger())
-	for i := range benchInstances {
-		node := fmt.Sprintf("node-%d", i)
-		register(b, st, &structs.RegisterRequest{Node: node, Address: fmt.Sprintf("10.0.0.%d", i+1),
-			Service: &structs.NodeService{ID: "web", Service: "web", Port: 8000 + i, Tags: []string{"v1"}},
-			Checks: structs.HealthChecks{serfCheck(node, structs.HealthPassing),
-				svcCheck(node, "web-check", "web", structs.HealthPassing)}})
-	}
-	start := func(m *telemetry.Metrics) string {
-		s, err := New(Config{Datacenter: "dc1", NodeName: "node-0", AllowStale: true, Metrics: m}, lone(b, st), hclog.NewNullLogger())
-		if err != nil {
-			b.Fatal(err)
-		}
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := s.Start(pc, nil); err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(s.Shutdown)
-		return pc.LocalAddr().String()
-	}
+	st := benchStore(b)
+	start := func(m *telemetry.Metrics) string { return startServerOn(b, st, m) }
 	q := question("web.service.consul.", dns.TypeSRV)
 	const clients, round = 2, 500
 	withoutPool := dialPool(b, start(nil), clients)
@@ -279,14 +271,7 @@ func BenchmarkMetricsCost_DNS(b *testing.B) {
 // the cost of the timer against the handler's own work, an upper bound of
 // its share of a query served over UDP.
 func BenchmarkMetricsCost_DNSAnswer(b *testing.B) {
-	st := newTestStoreWithLogger(b, hclog.NewNullLogger())
-	for i := range benchInstances {
-		node := fmt.Sprintf("node-%d", i)
-		register(b, st, &structs.RegisterRequest{Node: node, Address: fmt.Sprintf("10.0.0.%d", i+1),
-			Service: &structs.NodeService{ID: "web", Service: "web", Port: 8000 + i, Tags: []string{"v1"}},
-			Checks: structs.HealthChecks{serfCheck(node, structs.HealthPassing),
-				svcCheck(node, "web-check", "web", structs.HealthPassing)}})
-	}
+	st := benchStore(b)
 	server := func(m *telemetry.Metrics) *Server {
 		s, err := New(Config{Datacenter: "dc1", NodeName: "node-0", AllowStale: true, Metrics: m}, lone(b, st), hclog.NewNullLogger())
 		if err != nil {

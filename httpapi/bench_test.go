@@ -75,32 +75,7 @@ func BenchmarkKVGetRatio(b *testing.B) {
 		_, _ = w.Write(payload)
 	}))
 	b.Cleanup(bare.Close)
-	tr := &http.Transport{MaxIdleConnsPerHost: 64}
-	b.Cleanup(tr.CloseIdleConnections)
-	client := &http.Client{Transport: tr}
-
-	const workers, perRound = 8, 400
-	round := func(url string) time.Duration {
-		start := time.Now()
-		var wg sync.WaitGroup
-		for w := 0; w < workers; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := 0; i < perRound/workers; i++ {
-					resp, err := client.Get(url)
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-			}()
-		}
-		wg.Wait()
-		return time.Since(start)
-	}
+	round := getRounds(b)
 	paths := map[string]string{"default": "/v1/kv/bench/key", "stale": "/v1/kv/bench/key?stale"}
 	for _, mode := range []string{"default", "stale"} {
 		b.Run(mode, func(b *testing.B) {
@@ -152,5 +127,38 @@ func BenchmarkHandler(b *testing.B) {
 				c.h.ServeHTTP(w, req)
 			}
 		})
+	}
+}
+
+// perRound is how many GETs one round of getRounds sends.
+const perRound = 400
+
+// getRounds returns a load round: perRound keep-alive GETs of a URL from 8
+// concurrent clients sharing one transport, timed as a whole.
+func getRounds(b *testing.B) func(url string) time.Duration {
+	const workers = 8
+	tr := &http.Transport{MaxIdleConnsPerHost: 64}
+	b.Cleanup(tr.CloseIdleConnections)
+	client := &http.Client{Transport: tr}
+	return func(url string) time.Duration {
+		start := time.Now()
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range perRound / workers {
+					resp, err := client.Get(url)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}()
+		}
+		wg.Wait()
+		return time.Since(start)
 	}
 }

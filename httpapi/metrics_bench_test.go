@@ -1,10 +1,8 @@
 package httpapi
 
 import (
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,31 +25,7 @@ func BenchmarkMetricsCost_KVGet(b *testing.B) {
 	if _, err := e.client.KV().Put(&api.KVPair{Key: "bench/key", Value: []byte("some-value-of-moderate-size-0123456789")}, nil); err != nil {
 		b.Fatal(err)
 	}
-	tr := &http.Transport{MaxIdleConnsPerHost: 64}
-	b.Cleanup(tr.CloseIdleConnections)
-	client := &http.Client{Transport: tr}
-	const workers, perRound = 8, 400
-	round := func(url string) time.Duration {
-		start := time.Now()
-		var wg sync.WaitGroup
-		for range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for range perRound / workers {
-					resp, err := client.Get(url)
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-			}()
-		}
-		wg.Wait()
-		return time.Since(start)
-	}
+	round := getRounds(b)
 	// inmem: Consul's default sinks; inmem+prometheus: minconsul's default;
 	// none: a second server without sinks (A/A: the harness's own bias).
 	for _, sinks := range []struct {
