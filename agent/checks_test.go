@@ -220,32 +220,19 @@ func TestChecks_ScriptFollowsDNS(t *testing.T) {
 func TestChecks_UDPAndTCPTLS(t *testing.T) {
 	a := testagent.Start(t, testagent.Options{})
 	c := a.Client(t)
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	go func() {
-		buf := make([]byte, 16)
-		for {
-			_, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			_, _ = pc.WriteTo([]byte("ok"), from)
-		}
-	}()
+	pc := testutil.UDPServer(t, []byte("ok"))
+	udpAddr := pc.LocalAddr().String()
 	tlsSrv := httptest.NewTLSServer(http.NotFoundHandler())
 	t.Cleanup(tlsSrv.Close)
 	tlsAddr := strings.TrimPrefix(tlsSrv.URL, "https://")
 	reg := &api.AgentServiceRegistration{ID: "dns1", Name: "dns", Checks: api.AgentServiceChecks{
-		{CheckID: "udp", UDP: pc.LocalAddr().String(), Interval: "200ms", Timeout: "500ms"},
+		{CheckID: "udp", UDP: udpAddr, Interval: "200ms", Timeout: "500ms"},
 		{CheckID: "tls", TCP: tlsAddr, TCPUseTLS: true, TLSSkipVerify: true, Interval: "200ms"},
 	}}
 	if err := c.Agent().ServiceRegister(reg); err != nil {
 		t.Fatal(err)
 	}
-	if hc := waitStatus(t, c, "node1", "udp", api.HealthPassing); hc.Type != "udp" || hc.Output != "UDP connect "+pc.LocalAddr().String()+": Success" {
+	if hc := waitStatus(t, c, "node1", "udp", api.HealthPassing); hc.Type != "udp" || hc.Output != "UDP connect "+udpAddr+": Success" {
 		t.Fatalf("udp: %+v", hc)
 	}
 	if hc := waitStatus(t, c, "node1", "tls", api.HealthPassing); hc.Output != "TCP+TLS connect "+tlsAddr+": Success" || !hc.Definition.TCPUseTLS {

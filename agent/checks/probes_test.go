@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/minconsul/minconsul/structs"
+	"github.com/minconsul/minconsul/testutil"
 )
 
 func httpProbe(url string) *HTTP {
@@ -220,28 +221,12 @@ func TestTCP_UseTLS(t *testing.T) {
 }
 
 func TestUDP(t *testing.T) {
-	listen := func(echo bool) string {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { pc.Close() })
-		go func() {
-			buf := make([]byte, 64)
-			for {
-				_, from, err := pc.ReadFrom(buf)
-				if err != nil {
-					return
-				}
-				if echo {
-					_, _ = pc.WriteTo([]byte("pong"), from)
-				}
-			}
-		}()
-		return pc.LocalAddr().String()
-	}
 	for _, echo := range []bool{true, false} {
-		addr := listen(echo)
+		var reply []byte
+		if echo {
+			reply = []byte("pong")
+		}
+		addr := testutil.UDPServer(t, reply).LocalAddr().String()
 		got := probe(t, &UDP{Addr: addr, Every: time.Second, Timeout: 300 * time.Millisecond})
 		if got != (result{structs.HealthPassing, "UDP connect " + addr + ": Success"}) {
 			t.Fatalf("echo=%v: %+v", echo, got)
