@@ -354,6 +354,9 @@ func TestTxn_ThroughAPIAndBadInput(t *testing.T) {
 	if _, err := c.KV().Put(&api.KVPair{Key: "empty/k"}, nil); err != nil {
 		t.Fatal(err)
 	}
+	if ok, _, _, err := txn.Txn(api.TxnOps{{KV: &api.KVTxnOp{Verb: api.KVSet, Key: "empty/t", Value: []byte{}}}}, nil); err != nil || !ok {
+		t.Fatalf("set empty through txn: %v %v", ok, err)
+	}
 	req, _ := http.NewRequest(http.MethodPut, base+"/v1/txn", strings.NewReader(
 		`[{"KV":{"Verb":"get","Key":"empty/k"}},{"KV":{"Verb":"get-tree","Key":"empty/"}}]`))
 	r, err := http.DefaultClient.Do(req)
@@ -362,7 +365,7 @@ func TestTxn_ThroughAPIAndBadInput(t *testing.T) {
 	}
 	b, _ := io.ReadAll(r.Body)
 	r.Body.Close()
-	if r.StatusCode != 200 || strings.Count(string(b), `"Value":null`) != 2 {
+	if r.StatusCode != 200 || strings.Count(string(b), `"Value":null`) != 3 {
 		t.Fatalf("empty value in txn: %d %s", r.StatusCode, b)
 	}
 	// Read-only: served as a read, with ?stale.

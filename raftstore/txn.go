@@ -62,16 +62,15 @@ func (s *StateStore) TxnRead(_ memdb.WatchSet, req *structs.TxnReadRequest) (uin
 	return idx, txnDispatchTxn(tx, 0, req.Ops), nil
 }
 
-// txnKVResult is an operation's result: the stored entry, without its
-// value for a write.
+// txnKVResult is a write's result: the stored entry without its value.
 func txnKVResult(tx *memdb.Txn, key string, withValue bool) (structs.TxnResults, error) {
 	raw, err := tx.First(tableKVs, "id", key)
 	if err != nil || raw == nil {
 		return nil, err
 	}
 	e := raw.(*structs.DirEntry).Clone()
-	if !withValue || len(e.Value) == 0 {
-		e.Value = nil // an empty value answers null, as the KV endpoint and Consul
+	if !withValue {
+		e.Value = nil
 	}
 	return structs.TxnResults{{KV: e}}, nil
 }
@@ -128,11 +127,7 @@ func txnKV(tx *memdb.Txn, idx uint64, op *structs.TxnKVOp) (structs.TxnResults, 
 		}
 		out := make(structs.TxnResults, 0, len(ents))
 		for _, ent := range ents {
-			c := ent.Clone()
-			if len(c.Value) == 0 {
-				c.Value = nil
-			}
-			out = append(out, &structs.TxnResult{KV: c})
+			out = append(out, &structs.TxnResult{KV: ent.Clone()})
 		}
 		return out, nil
 	case "check-index":
